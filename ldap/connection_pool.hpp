@@ -1,0 +1,71 @@
+// A bounded pool of prepared connections (connected, TLS up, bound as needed) with failover across
+// the configured URIs. At most `size` connections exist; at most `max_waiting` callers wait for one,
+// each for at most `acquire_timeout`; beyond that the answer is error::overloaded, at once.
+#pragma once
+
+#include "ldap/config.hpp"
+#include "ldap/connection.hpp"
+#include "ldap/uri_selector.hpp"
+
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace sspr::ldap::detail {
+
+class connection_pool {
+public:
+    /// Run on every new connection before it is handed out (e.g. bind as the service account and
+    /// read the rootDSE). A transport failure here counts against the URI like a failed connect.
+    using prepare_fn = std::function<result<void>(connection&)>;
+
+    connection_pool(const config& cfg, std::size_t size, std::shared_ptr<uri_selector> selector,
+                    prepare_fn prepare);
+    connection_pool(const connection_pool&) = delete;
+    connection_pool& operator=(const connection_pool&) = delete;
+
+    /// A connection on loan; it goes back to the pool when the lease dies, or is dropped if it
+    /// broke while on loan.
+    class lease {
+    public:
+        lease(connection_pool* pool, std::unique_ptr<connection> conn, bool reused)
+            : pool_(pool), conn_(std::move(conn)), reused_(reused) {}
+        lease(lease&& other) noexcept = default;
+        lease& operator=(lease&&) = delete;
+        lease(const lease&) = delete;
+        lease& operator=(const lease&) = delete;
+        ~lease();
+
+        connection& operator*() const noexcept { return *conn_; }
+        connection* operator->() const noexcept { return conn_.get(); }
+        /// True when the connection served earlier operations (it may have gone stale since).
+        [[nodiscard]] bool reused() const noexcept { return reused_; }
+
+    private:
+        connection_pool* pool_;
+        std::unique_ptr<connection> conn_;
+        bool reused_;
+    };
+
+    /// Blocks for at most acquire_timeout (plus connect time when a new connection is opened).
+    result<lease> acquire();
+
+private:
+    void release(std::unique_ptr<connection> conn);
+    result<std::unique_ptr<connection>> open_new();
+
+    const config& cfg_;
+    const std::size_t size_;
+    std::shared_ptr<uri_selector> selector_;
+    prepare_fn prepare_;
+
+    std::mutex mutex_;
+    std::condition_variable available_;
+    std::vector<std::unique_ptr<connection>> idle_; // guarded by mutex_
+    std::size_t open_ = 0;                          // idle + leased + being opened; mutex_
+    std::size_t waiting_ = 0;                       // guarded by mutex_
+};
+
+} // namespace sspr::ldap::detail
