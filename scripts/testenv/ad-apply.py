@@ -58,7 +58,7 @@ def main(argv):
             except ldb.LdbError as e:
                 raise RuntimeError("%s: %s" % (msg.dn, e.args[1] if len(e.args) > 1 else e))
 
-        domain_sid = db.get_domain_sid()
+        domain_sid = security.dom_sid(db.get_domain_sid())
         for object_dn, trustee_dn, aces in delegations:
             res = db.search(base=trustee_dn, scope=ldb.SCOPE_BASE, attrs=["objectSid"])
             sid = str(ndr_unpack(security.dom_sid, res[0]["objectSid"][0]))

@@ -39,6 +39,15 @@ check_safe_path() {
     [[ $p != / ]] || die "refusing to use / as a test directory"
 }
 
+# check_socket_path PATH: AF_UNIX socket paths are limited to 107 bytes. Too
+# long a DIR otherwise fails late and cryptically (Samba: "failed to setup
+# parent messaging, error code -1073741801").
+check_socket_path() {
+    local p=$1
+    ((${#p} <= 107)) ||
+        die "directory too deep: unix socket path $p is ${#p} bytes (max 107); use a shorter DIR"
+}
+
 # prepare_instance_dir DIR MARKER: make DIR an empty directory for a fresh
 # instance. Only wipes DIR if it is empty or was created by us (MARKER file),
 # so a typo such as "setup ~" can never delete someone's data.
@@ -134,7 +143,7 @@ ports_closed() {
 # process that is still ours, then wait until all are gone AND the ports are
 # closed; escalate to SIGKILL after TIMEOUT_S. Removes the PID files.
 stop_pidfiles() {
-    local timeout=$1 addr=$2 ports=$3 f pid start i any
+    local timeout=$1 addr=$2 ports=$3 f pid start i j any
     shift 3
     local -a pids=() starts=()
     for f in "$@"; do
@@ -144,6 +153,9 @@ stop_pidfiles() {
             pids+=("$pid")
             starts+=("$start")
             kill -TERM "$pid" 2>/dev/null || true
+            # A test may have left the server SIGSTOPped (hung-server tests);
+            # it only acts on SIGTERM once continued.
+            kill -CONT "$pid" 2>/dev/null || true
         fi
     done
     # shellcheck disable=SC2086 # $ports is a space-separated list on purpose
@@ -179,6 +191,15 @@ stop_pidfiles() {
     # shellcheck disable=SC2086
     ports_closed "$addr" $ports || log "port(s) $ports on $addr still open after stop"
     return 1
+}
+
+# lock_instance DIR: serialise start/stop of one instance (ctest may run
+# tests in parallel that restart the same server). Uses fd 8, which server
+# processes must not inherit (start them with 8>&-), or they would hold the
+# lock for their whole life.
+lock_instance() {
+    exec 8>"$1/.ctl.lock"
+    flock -w 120 8 || die "timed out waiting for $1/.ctl.lock"
 }
 
 # ldif_attr NAME VALUE: one LDIF line; base64 ("NAME:: ...") whenever the

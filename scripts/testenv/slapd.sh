@@ -19,8 +19,10 @@
 #
 # Layout: dc=example,dc=org with ou=people, ou=groups, ou=admins,
 # ou=services (cn=sspr, password in DIR/sspr.pw) and ou=policies (default
-# ppolicy). The ldapi:// socket in DIR is the rootdn for the SASL EXTERNAL
-# identity of the user who ran setup (for test fixtures), e.g.
+# ppolicy cn=default; cn=mustchange is the same with pwdMustChange TRUE and
+# applies to the user "mustchange" only). The ldapi:// socket in DIR makes
+# the SASL EXTERNAL identity of the user who ran setup the rootdn (for test
+# fixtures; the rootdn bypasses ppolicy checks), e.g.
 #   ldapmodify -Q -Y EXTERNAL -H "$SSPR_OL_LDAPI_URI"
 set -euo pipefail
 TESTENV_PROG=slapd.sh
@@ -136,6 +138,29 @@ olcMemberOfMemberOfAD: memberOf
 LDIF
 }
 
+policy_ldif() { # name pwdMustChange
+    cat <<LDIF
+dn: cn=$1,ou=policies,$SUFFIX
+objectClass: device
+objectClass: pwdPolicy
+cn: $1
+pwdAttribute: userPassword
+pwdMinLength: 8
+pwdCheckQuality: 2
+pwdInHistory: 3
+pwdMaxFailure: 3
+pwdLockout: TRUE
+pwdLockoutDuration: 0
+pwdFailureCountInterval: 0
+pwdMinAge: 0
+pwdMaxAge: 0
+pwdAllowUserChange: TRUE
+pwdMustChange: $2
+pwdSafeModify: FALSE
+
+LDIF
+}
+
 # slapadd bypasses overlays: passwords must be pre-hashed and memberOf
 # (normally maintained by the memberof overlay) must be written explicitly.
 write_data_ldif() {
@@ -182,25 +207,12 @@ cn: sspr
 description: ssprd service account (write on passwords under ou=people only)
 userPassword: $h_svc
 
-dn: cn=default,ou=policies,$SUFFIX
-objectClass: device
-objectClass: pwdPolicy
-cn: default
-pwdAttribute: userPassword
-pwdMinLength: 8
-pwdCheckQuality: 2
-pwdInHistory: 3
-pwdMaxFailure: 3
-pwdLockout: TRUE
-pwdLockoutDuration: 0
-pwdFailureCountInterval: 0
-pwdMinAge: 0
-pwdMaxAge: 0
-pwdAllowUserChange: TRUE
-pwdMustChange: FALSE
-pwdSafeModify: FALSE
-
 LDIF
+        # 2.5 has no namedPolicy class: device (structural) + pwdPolicy.
+        policy_ldif default FALSE
+        # slapd ignores pwdReset unless the user's policy has pwdMustChange
+        # TRUE, so "mustchange" gets its own otherwise identical policy.
+        policy_ldif mustchange TRUE
         for line in "${TD_USERS[@]}"; do
             IFS='|' read -r login container cn given sn display mail mobile flags <<<"$line"
             dn=${dn_of[$login]}
@@ -223,7 +235,10 @@ LDIF
             if td_has_flag "$flags" locked; then echo "pwdAccountLockedTime: $now"; fi
             # 000001010000Z = administratively (permanently) locked.
             if td_has_flag "$flags" disabled; then echo "pwdAccountLockedTime: 000001010000Z"; fi
-            if td_has_flag "$flags" mustchange; then echo "pwdReset: TRUE"; fi
+            if td_has_flag "$flags" mustchange; then
+                echo "pwdReset: TRUE"
+                echo "pwdPolicySubentry: cn=mustchange,ou=policies,$SUFFIX"
+            fi
             IFS='|' read -r -a mo <<<"${member_of[$login]:-}"
             for m in "${mo[@]}"; do [[ -z $m ]] || ldif_attr memberOf "$m"; done
             echo
@@ -247,6 +262,7 @@ cmd_setup() {
     [[ $port =~ ^[0-9]+$ && $sport =~ ^[0-9]+$ ]] || die "SSPR_OL_PORT/SSPR_OL_TLS_PORT must be numbers"
     [[ $loglevel =~ ^[A-Za-z0-9,]+$ ]] || die "SSPR_OL_LOGLEVEL must be e.g. stats, 0 or stats,acl"
     [[ -x $SLAPD ]] || die "$SLAPD not found (run scripts/install-deps)"
+    check_socket_path "$D/ldapi"
     if pidfile_alive "$D/launch.pid" || pidfile_alive "$D/server.pid"; then
         die "slapd in $D is running; run: slapd.sh stop $D"
     fi
@@ -266,6 +282,8 @@ OL_LDAP_URI=ldap://127.0.0.1:$port
 OL_LDAPS_URI=ldaps://127.0.0.1:$sport
 OL_LDAPI_URI=$sock
 OL_CA=$D/tls/ca.crt
+OL_BASE=$SUFFIX
+OL_BIND_DN=$SVC_DN
 OL_MAX_RUNTIME=${SSPR_TESTENV_MAX_RUNTIME:-7200}
 OL_LOGLEVEL=$loglevel
 EOF
@@ -297,7 +315,7 @@ cmd_start() {
     # (olcLogLevel only feeds syslog). stop also signals slapd directly.
     timeout "$OL_MAX_RUNTIME" "$SLAPD" -F "$D/slapd.d" \
         -h "$OL_LDAP_URI/ $OL_LDAPS_URI/ $OL_LDAPI_URI" -d "$OL_LOGLEVEL" \
-        </dev/null >>"$D/slapd.log" 2>&1 &
+        </dev/null >>"$D/slapd.log" 2>&1 8>&- &
     lpid=$!
     record_pid "$D/launch.pid" "$lpid"
 
@@ -357,8 +375,15 @@ D=$(abs_path "$2")
 check_safe_path "$D"
 case $1 in
 setup) cmd_setup ;;
-start) cmd_start ;;
-stop) cmd_stop ;;
+start)
+    [[ -e $D/$MARKER ]] || die "$D is not a test instance (run: $TESTENV_PROG setup $D)"
+    lock_instance "$D"
+    cmd_start
+    ;;
+stop)
+    if [[ -e $D/$MARKER ]]; then lock_instance "$D"; fi
+    cmd_stop
+    ;;
 status) cmd_status ;;
 *) usage ;;
 esac

@@ -1,0 +1,421 @@
+// The directory layer against the real servers: OpenLDAP slapd (ppolicy, TLS) and Samba AD DC.
+// Every case runs on both; each state-changing case has a test user of its own (t01…t30).
+#include "ldap/ldap_directory.hpp"
+#include "tests/integration/testenv.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <csignal>
+#include <fstream>
+#include <future>
+#include <thread>
+
+using namespace sspr;
+using sspr::testing::server;
+using sspr::testing::server_under_test;
+using sspr::testing::testenv;
+
+namespace {
+
+struct fixture {
+    server_under_test s;
+    std::unique_ptr<ldap::directory> dir;
+
+    explicit fixture(server_under_test srv, ldap::config cfg)
+        : s(std::move(srv)), dir(ldap::make_directory(std::move(cfg), common::make_system_clock())) {}
+    explicit fixture(const server_under_test& srv) : fixture(srv, testing::config_for(srv)) {}
+
+    bool ad() const { return s.kind == server::samba_ad; }
+
+    ldap::user_entry user(std::string_view login) const {
+        auto found = dir->find_user(login);
+        INFO("find_user(" << login << "): " << (found ? "" : found.error().diagnostic));
+        REQUIRE(found.has_value());
+        REQUIRE(found->has_value());
+        return **found;
+    }
+};
+
+const std::string& start_password() { return testenv("SSPR_TEST_USER_PASSWORD"); }
+
+server_under_test pick_server() {
+    auto all = testing::servers();
+    const auto index = GENERATE(0, 1);
+    return all.at(static_cast<std::size_t>(index));
+}
+
+// Wrong binds until the directory locks the account (threshold 3 on both test servers).
+void lock_out(ldap::directory& dir, const std::string& dn) {
+    for (int i = 0; i < 3; ++i) {
+        auto r = dir.verify_password(dn, "Wrong-Password-" + std::to_string(i));
+        REQUIRE_FALSE(r.has_value());
+    }
+}
+
+bool has_group(const std::vector<ldap::group_entry>& groups, std::string_view name) {
+    return std::any_of(groups.begin(), groups.end(), [&](const auto& g) {
+        return std::equal(g.name.begin(), g.name.end(), name.begin(), name.end(),
+                          [](char a, char b) { return std::tolower(a) == std::tolower(b); });
+    });
+}
+
+} // namespace
+
+TEST_CASE("directory: finds a user by login with mail, mobile and state", "[ldap][integration]") {
+    fixture f(pick_server());
+    INFO("server: " << f.s.name);
+    const auto alice = f.user("alice");
+    CHECK(f.dir->dialect() == (f.ad() ? ldap::dialect::active_directory : ldap::dialect::openldap));
+    CHECK(alice.login == "alice");
+    CHECK(alice.display_name == "Alice Example");
+    CHECK(alice.mail == std::vector<std::string>{"alice@example.org"});
+    CHECK(alice.mobile == std::vector<std::string>{"+82 10 1234 5678"});
+    CHECK_FALSE(alice.state.locked);
+    CHECK_FALSE(alice.state.disabled);
+    CHECK_FALSE(alice.state.must_change);
+    CHECK_FALSE(alice.admin_count);
+    // The DN is the directory's, not one built from the login.
+    CHECK(alice.dn.find(f.ad() ? "CN=Alice Example" : "uid=alice") != std::string::npos);
+}
+
+TEST_CASE("directory: unknown logins and injection attempts find nobody", "[ldap][integration]") {
+    fixture f(pick_server());
+    INFO("server: " << f.s.name);
+    for (const char* login : {"nobody-here", "*", "al*", "alice)(uid=*", "*)(|(objectClass=*",
+                              "alice)(|(sAMAccountName=*", "\\2a", "alice\\"}) {
+        INFO("login: " << login);
+        auto found = f.dir->find_user(login);
+        REQUIRE(found.has_value());
+        CHECK_FALSE(found->has_value());
+    }
+}
+
+TEST_CASE("directory: non-ASCII login and password", "[ldap][integration]") {
+    fixture f(pick_server());
+    INFO("server: " << f.s.name);
+    const auto user = f.user(testenv("SSPR_TEST_UNICODE_LOGIN"));
+    CHECK(user.display_name == "Jürgen Müller");
+    auto bound = f.dir->verify_password(user.dn, testenv("SSPR_TEST_UNICODE_PASSWORD"));
+    INFO((bound ? "" : bound.error().diagnostic));
+    CHECK(bound.has_value());
+}
+
+TEST_CASE("directory: state of locked, disabled and must-change users", "[ldap][integration]") {
+    fixture f(pick_server());
+    INFO("server: " << f.s.name);
+    const auto locked = f.user("locked");
+    CHECK(locked.state.locked);
+    CHECK_FALSE(locked.state.disabled);
+    const auto disabled = f.user("disabled");
+    CHECK(disabled.state.disabled);
+    const auto must = f.user("mustchange");
+    CHECK(must.state.must_change);
+    CHECK_FALSE(must.state.locked);
+    auto state = f.dir->state_of(locked.dn);
+    REQUIRE(state.has_value());
+    CHECK(state->locked);
+}
+
+TEST_CASE("directory: nested group membership", "[ldap][integration]") {
+    fixture f(pick_server());
+    INFO("server: " << f.s.name);
+    auto groups = f.dir->groups_of(f.user("alice").dn);
+    REQUIRE(groups.has_value());
+    CHECK(has_group(*groups, "team-a"));
+    CHECK(has_group(*groups, "dept-eng"));
+    CHECK(has_group(*groups, "all-staff"));
+    CHECK_FALSE(has_group(*groups, "sspr-admins"));
+    auto carol = f.dir->groups_of(f.user("carol").dn);
+    REQUIRE(carol.has_value());
+    CHECK(has_group(*carol, "sspr-admins"));
+    CHECK_FALSE(has_group(*carol, "all-staff"));
+}
+
+TEST_CASE("directory: binds as the user are classified", "[ldap][integration]") {
+    fixture f(pick_server());
+    INFO("server: " << f.s.name);
+    const auto alice = f.user("alice");
+    CHECK(f.dir->verify_password(alice.dn, start_password()).has_value());
+    auto wrong = f.dir->verify_password(alice.dn, "Not-Her-Password-1!");
+    REQUIRE_FALSE(wrong.has_value());
+    CHECK(wrong.error().is(ldap::error::invalid_credentials));
+    CHECK(f.dir->verify_password(alice.dn, start_password()).has_value()); // clears the failure count
+    auto empty = f.dir->verify_password(alice.dn, "");
+    REQUIRE_FALSE(empty.has_value());
+    CHECK(empty.error().is(ldap::error::invalid_credentials));
+
+    auto locked = f.dir->verify_password(f.user("locked").dn, start_password());
+    REQUIRE_FALSE(locked.has_value());
+    INFO(locked.error().diagnostic);
+    CHECK(locked.error().is(ldap::error::account_locked));
+
+    auto must = f.dir->verify_password(f.user("mustchange").dn, start_password());
+    REQUIRE_FALSE(must.has_value());
+    INFO(must.error().diagnostic);
+    CHECK(must.error().is(ldap::error::must_change_password));
+}
+
+TEST_CASE("directory: reset sets the new password and the old one stops working", "[ldap][integration]") {
+    fixture f(pick_server());
+    INFO("server: " << f.s.name);
+    const auto user = f.user("t01");
+    auto reset = f.dir->reset_password(user.dn, "Reset-New-Pass-1!", {});
+    INFO((reset ? "" : reset.error().diagnostic));
+    REQUIRE(reset.has_value());
+    CHECK(f.dir->verify_password(user.dn, "Reset-New-Pass-1!").has_value());
+    auto old = f.dir->verify_password(user.dn, start_password());
+    REQUIRE_FALSE(old.has_value());
+    CHECK(old.error().is(ldap::error::invalid_credentials));
+}
+
+TEST_CASE("directory: reset to a non-ASCII password", "[ldap][integration]") {
+    fixture f(pick_server());
+    INFO("server: " << f.s.name);
+    const auto user = f.user("t02");
+    const std::string password = "Grüße-Ünï-한글-9#";
+    auto reset = f.dir->reset_password(user.dn, password, {});
+    INFO((reset ? "" : reset.error().diagnostic));
+    REQUIRE(reset.has_value());
+    CHECK(f.dir->verify_password(user.dn, password).has_value());
+    // Invalid UTF-8 is refused before it reaches the directory, and nothing changes.
+    auto invalid = f.dir->reset_password(user.dn, "Bad-\xC3\x28-Pass-1!", {});
+    REQUIRE_FALSE(invalid.has_value());
+    CHECK(invalid.error().is(ldap::error::invalid_password_encoding));
+    CHECK(f.dir->verify_password(user.dn, password).has_value());
+}
+
+TEST_CASE("directory: reset also unlocks a locked account", "[ldap][integration]") {
+    fixture f(pick_server());
+    INFO("server: " << f.s.name);
+    const auto user = f.user("t03");
+    lock_out(*f.dir, user.dn);
+    auto before = f.dir->state_of(user.dn);
+    REQUIRE(before.has_value());
+    REQUIRE(before->locked);
+    auto reset = f.dir->reset_password(user.dn, "Unlocked-Reset-3!", {});
+    INFO((reset ? "" : reset.error().diagnostic));
+    REQUIRE(reset.has_value());
+    auto after = f.dir->state_of(user.dn);
+    REQUIRE(after.has_value());
+    CHECK_FALSE(after->locked);
+    CHECK(f.dir->verify_password(user.dn, "Unlocked-Reset-3!").has_value());
+}
+
+TEST_CASE("directory: change with the right current password", "[ldap][integration]") {
+    fixture f(pick_server());
+    INFO("server: " << f.s.name);
+    const auto user = f.user("t04");
+    auto changed = f.dir->change_password(user.dn, start_password(), "Changed-Pass-4@");
+    INFO((changed ? "" : changed.error().diagnostic));
+    REQUIRE(changed.has_value());
+    CHECK(f.dir->verify_password(user.dn, "Changed-Pass-4@").has_value());
+    CHECK_FALSE(f.dir->verify_password(user.dn, start_password()).has_value());
+}
+
+TEST_CASE("directory: change with a wrong current password changes nothing", "[ldap][integration]") {
+    fixture f(pick_server());
+    INFO("server: " << f.s.name);
+    const auto user = f.user("t05");
+    auto changed = f.dir->change_password(user.dn, "Not-The-Old-One-5!", "Changed-Pass-5@");
+    REQUIRE_FALSE(changed.has_value());
+    INFO(changed.error().diagnostic);
+    CHECK(changed.error().is(ldap::error::wrong_current_password));
+    CHECK(f.dir->verify_password(user.dn, start_password()).has_value());
+}
+
+TEST_CASE("directory: too short a password is refused on change and reset", "[ldap][integration]") {
+    fixture f(pick_server());
+    INFO("server: " << f.s.name);
+    const auto user = f.user("t06");
+    auto changed = f.dir->change_password(user.dn, start_password(), "Sh0rt!");
+    REQUIRE_FALSE(changed.has_value());
+    INFO(changed.error().diagnostic);
+    CHECK(changed.error().is(ldap::error::password_too_short));
+    auto reset = f.dir->reset_password(user.dn, "Sh0rt!", {});
+    REQUIRE_FALSE(reset.has_value());
+    INFO(reset.error().diagnostic);
+    CHECK(reset.error().is(ldap::error::password_too_short));
+    CHECK(f.dir->verify_password(user.dn, start_password()).has_value());
+}
+
+TEST_CASE("directory: AD refuses a password that is not complex", "[ldap][integration]") {
+    // OpenLDAP's ppolicy has no complexity rule without a checker module; this one is AD's.
+    fixture f(testing::servers().at(1));
+    const auto user = f.user("t07");
+    auto changed = f.dir->change_password(user.dn, start_password(), "alllowercaseletters");
+    REQUIRE_FALSE(changed.has_value());
+    INFO(changed.error().diagnostic);
+    CHECK(changed.error().is(ldap::error::password_not_complex));
+    auto reset = f.dir->reset_password(user.dn, "alllowercaseletters", {});
+    REQUIRE_FALSE(reset.has_value());
+    CHECK(reset.error().is(ldap::error::password_not_complex));
+}
+
+TEST_CASE("directory: a change back to a recent password is refused as history", "[ldap][integration]") {
+    fixture f(pick_server());
+    INFO("server: " << f.s.name);
+    const auto user = f.user("t08");
+    auto first = f.dir->change_password(user.dn, start_password(), "History-Pass-8a!");
+    INFO((first ? "" : first.error().diagnostic));
+    REQUIRE(first.has_value());
+    auto back = f.dir->change_password(user.dn, "History-Pass-8a!", start_password());
+    REQUIRE_FALSE(back.has_value());
+    INFO(back.error().diagnostic);
+    CHECK(back.error().is(ldap::error::password_in_history));
+    CHECK(f.dir->verify_password(user.dn, "History-Pass-8a!").has_value());
+}
+
+TEST_CASE("directory: the service account cannot reset a protected account", "[ldap][integration]") {
+    fixture f(pick_server());
+    INFO("server: " << f.s.name);
+    const auto admin = f.user("padmin");
+    if (f.ad()) {
+        CHECK(admin.admin_count);
+    }
+    auto reset = f.dir->reset_password(admin.dn, "Taken-Over-Pass-1!", {});
+    REQUIRE_FALSE(reset.has_value());
+    INFO(reset.error().diagnostic);
+    CHECK(reset.error().is(ldap::error::access_denied));
+    CHECK(f.dir->verify_password(admin.dn, start_password()).has_value());
+}
+
+TEST_CASE("directory: unlock clears a lockout and leaves a disabled account disabled", "[ldap][integration]") {
+    fixture f(pick_server());
+    INFO("server: " << f.s.name);
+    const auto user = f.user("t09");
+    lock_out(*f.dir, user.dn);
+    auto locked = f.dir->verify_password(user.dn, start_password());
+    REQUIRE_FALSE(locked.has_value());
+    CHECK(locked.error().is(ldap::error::account_locked));
+    auto unlocked = f.dir->unlock(user.dn);
+    INFO((unlocked ? "" : unlocked.error().diagnostic));
+    REQUIRE(unlocked.has_value());
+    auto state = f.dir->state_of(user.dn);
+    REQUIRE(state.has_value());
+    CHECK_FALSE(state->locked);
+    CHECK(f.dir->verify_password(user.dn, start_password()).has_value());
+    CHECK(f.dir->unlock(user.dn).has_value()); // not locked: still fine
+
+    const auto disabled = f.user("disabled");
+    (void)f.dir->unlock(disabled.dn);
+    auto still = f.dir->state_of(disabled.dn);
+    REQUIRE(still.has_value());
+    CHECK(still->disabled);
+}
+
+TEST_CASE("directory: a disabled account is not reset", "[ldap][integration]") {
+    fixture f(pick_server());
+    INFO("server: " << f.s.name);
+    const auto disabled = f.user("disabled");
+    auto reset = f.dir->reset_password(disabled.dn, "Revived-Pass-1!", {});
+    REQUIRE_FALSE(reset.has_value());
+    CHECK(reset.error().is(ldap::error::account_disabled));
+    auto state = f.dir->state_of(disabled.dn);
+    REQUIRE(state.has_value());
+    CHECK(state->disabled);
+}
+
+TEST_CASE("directory: reset with must-change makes the next bind ask for a change", "[ldap][integration]") {
+    fixture f(pick_server());
+    INFO("server: " << f.s.name);
+    const auto user = f.user("t10");
+    ldap::reset_options options;
+    options.must_change = true;
+    auto reset = f.dir->reset_password(user.dn, "Temporary-Pass-10!", options);
+    INFO((reset ? "" : reset.error().diagnostic));
+    REQUIRE(reset.has_value());
+    auto state = f.dir->state_of(user.dn);
+    REQUIRE(state.has_value());
+    CHECK(state->must_change);
+    // slapd enforces pwdReset only where the entry's policy has pwdMustChange (the test default
+    // policy does not); AD always refuses the bind until the change.
+    if (f.ad()) {
+        auto bound = f.dir->verify_password(user.dn, "Temporary-Pass-10!");
+        REQUIRE_FALSE(bound.has_value());
+        CHECK(bound.error().is(ldap::error::must_change_password));
+    }
+    // The user can still change it, with the temporary password as the current one.
+    auto changed = f.dir->change_password(user.dn, "Temporary-Pass-10!", "Own-Choice-Pass-10!");
+    INFO((changed ? "" : changed.error().diagnostic));
+    REQUIRE(changed.has_value());
+    CHECK(f.dir->verify_password(user.dn, "Own-Choice-Pass-10!").has_value());
+}
+
+TEST_CASE("directory: a dead first URI fails over to the second", "[ldap][integration]") {
+    const auto s = pick_server();
+    INFO("server: " << s.name);
+    auto cfg = testing::config_for(s);
+    cfg.uris.insert(cfg.uris.begin(), "ldaps://127.0.0.1:9"); // nothing listens on discard
+    fixture f(s, cfg);
+    CHECK(f.user("alice").login == "alice");
+    CHECK(f.dir->verify_password(f.user("alice").dn, start_password()).has_value());
+}
+
+TEST_CASE("directory: TLS with an untrusted certificate is refused", "[ldap][integration]") {
+    const auto s = pick_server();
+    INFO("server: " << s.name);
+    auto cfg = testing::config_for(s);
+    cfg.ca_file = "/etc/ssl/certs/ca-certificates.crt"; // public CAs only, not our test CA
+    fixture f(s, cfg);
+    auto found = f.dir->find_user("alice");
+    REQUIRE_FALSE(found.has_value());
+    INFO(found.error().diagnostic);
+    CHECK(found.error().is(ldap::error::tls_failure));
+}
+
+TEST_CASE("directory: server stopped mid-run gives a typed error and recovers", "[ldap][integration]") {
+    const auto s = pick_server();
+    INFO("server: " << s.name);
+    fixture f(s);
+    const auto alice = f.user("alice");
+    testing::control(s, "stop");
+    auto down = f.dir->find_user("alice");
+    REQUIRE_FALSE(down.has_value());
+    INFO(down.error().diagnostic);
+    CHECK(down.error().is(ldap::error::server_down));
+    auto bind_down = f.dir->verify_password(alice.dn, start_password());
+    REQUIRE_FALSE(bind_down.has_value());
+    CHECK(bind_down.error().is(ldap::error::server_down));
+    testing::control(s, "start");
+    bool recovered = false;
+    for (int i = 0; i < 50 && !recovered; ++i) { // backoff is at most 400 ms in tests
+        auto again = f.dir->find_user("alice");
+        recovered = again.has_value() && again->has_value();
+        if (!recovered) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+    }
+    CHECK(recovered);
+    CHECK(f.dir->verify_password(alice.dn, start_password()).has_value());
+}
+
+TEST_CASE("directory: a hung server times out and extra callers are refused at once", "[ldap][integration]") {
+    // slapd stopped with SIGSTOP keeps its sockets open but never answers.
+    const auto s = testing::servers().at(0);
+    auto cfg = testing::config_for(s);
+    cfg.pool_size = 1;
+    cfg.max_waiting = 1;
+    cfg.operation_timeout = std::chrono::milliseconds(1500);
+    cfg.acquire_timeout = std::chrono::milliseconds(5000);
+    fixture f(s, cfg);
+    REQUIRE(f.user("alice").login == "alice"); // pool warmed
+    std::ifstream pid_file(testenv("SSPR_OL_DIR") + "/slapd.pid");
+    pid_t pid = 0;
+    REQUIRE(pid_file >> pid);
+    REQUIRE(::kill(pid, SIGSTOP) == 0);
+    auto first = std::async(std::launch::async, [&] { return f.dir->find_user("alice"); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    auto second = std::async(std::launch::async, [&] { return f.dir->find_user("bob"); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    auto third = f.dir->find_user("carol"); // one running, one waiting: no room
+    const auto first_result = first.get();
+    ::kill(pid, SIGCONT);
+    const auto second_result = second.get();
+    REQUIRE_FALSE(third.has_value());
+    CHECK(third.error().is(ldap::error::overloaded));
+    REQUIRE_FALSE(first_result.has_value());
+    CHECK(first_result.error().is(ldap::error::timeout));
+    // The waiter got the connection after the timeout dropped the hung one, and a fresh one works.
+    CHECK(second_result.has_value());
+}
