@@ -1,6 +1,10 @@
 #include "ldap/connection.hpp"
 
+#include <fcntl.h>
+#include <netdb.h>
 #include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -42,6 +46,45 @@ std::string describe(int rc, std::string_view diagnostic) {
         out += diagnostic;
     }
     return out;
+}
+
+// Whether a plain TCP connection to the URI's host and port succeeds within `timeout`. libldap
+// reports a refused certificate and an unreachable server alike (-1, no text), so after a failed
+// LDAPS connect this tells the administrator which of the two it was.
+bool tcp_reachable(const std::string& uri, std::chrono::milliseconds timeout) {
+    LDAPURLDesc* raw = nullptr;
+    if (ldap_url_parse(uri.c_str(), &raw) != LDAP_URL_SUCCESS) {
+        return false;
+    }
+    const std::unique_ptr<LDAPURLDesc, decltype(&ldap_free_urldesc)> url(raw, ldap_free_urldesc);
+    const std::string host = url->lud_host != nullptr && *url->lud_host != '\0' ? url->lud_host : "127.0.0.1";
+    const std::string port = std::to_string(url->lud_port != 0 ? url->lud_port : 636);
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    if (::getaddrinfo(host.c_str(), port.c_str(), &hints, &found) != 0) {
+        return false;
+    }
+    const std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> addrs(found, ::freeaddrinfo);
+    for (const addrinfo* a = addrs.get(); a != nullptr; a = a->ai_next) {
+        const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+        if (fd < 0) {
+            continue;
+        }
+        bool ok = ::connect(fd, a->ai_addr, a->ai_addrlen) == 0;
+        if (!ok && errno == EINPROGRESS) {
+            pollfd p{fd, POLLOUT, 0};
+            int err = 0;
+            socklen_t len = sizeof err;
+            ok = ::poll(&p, 1, static_cast<int>(timeout.count())) == 1 &&
+                 ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0;
+        }
+        ::close(fd);
+        if (ok) {
+            return true;
+        }
+    }
+    return false;
 }
 
 } // namespace
@@ -97,6 +140,9 @@ result<connection> connection::open(const std::string& uri, std::size_t uri_inde
     ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF); // AD hands out referrals we never follow
     ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &net);
     ldap_set_option(ld, LDAP_OPT_TIMEOUT, &api);
+    // Only with an asynchronous connect does libldap bound the TLS handshake by the network
+    // timeout; otherwise it retries the handshake in a busy loop for as long as the peer is silent.
+    ldap_set_option(ld, LDAP_OPT_CONNECT_ASYNC, LDAP_OPT_ON);
 
     const bool ldaps = uri.starts_with("ldaps://");
     const bool ldapi = uri.starts_with("ldapi://");
@@ -114,12 +160,28 @@ result<connection> connection::open(const std::string& uri, std::size_t uri_inde
             return conn.fail(operation_kind::connect, rc, "TLS context for " + uri);
         }
     }
-    if (const int rc = ldap_connect(ld); rc != LDAP_SUCCESS) {
-        return conn.fail(operation_kind::connect, rc, "connect to " + uri);
+    if (ldap_connect(ld) != LDAP_SUCCESS) {
+        // ldap_connect returns -1 on any failure; the reason is in the handle's result code.
+        int code = LDAP_SERVER_DOWN;
+        ldap_get_option(ld, LDAP_OPT_RESULT_CODE, &code);
+        failure failed = conn.fail(operation_kind::connect, code, "connect to " + uri);
+        if (ldaps && failed.is(error::server_down) && tcp_reachable(uri, cfg.connect_timeout)) {
+            return failure(error::tls_failure,
+                           failed.diagnostic + "; the server accepts TCP, so the TLS handshake or "
+                                               "certificate verification failed (check ca_file)");
+        }
+        return failed;
     }
     if (!ldaps && !ldapi && cfg.start_tls) {
         if (const int rc = ldap_start_tls_s(ld, nullptr, nullptr); rc != LDAP_SUCCESS) {
-            return conn.fail(operation_kind::connect, rc, "StartTLS with " + uri);
+            failure failed = conn.fail(operation_kind::connect, rc, "StartTLS with " + uri);
+            conn.broken_ = true;
+            // The server answered, so whatever went wrong was TLS (refused, unsupported, or a
+            // certificate we do not trust), not reachability.
+            if (!failed.is(error::timeout) && !(rc == LDAP_SERVER_DOWN && !tcp_reachable(uri, cfg.connect_timeout))) {
+                return failure(error::tls_failure, failed.diagnostic);
+            }
+            return failed;
         }
     }
     return conn;

@@ -173,7 +173,10 @@ error classify(operation_kind op, int ldap_rc, std::string_view diagnostic,
     case LDAP_NO_SUCH_OBJECT: return error::no_such_object;
     case LDAP_UNAVAILABLE_CRITICAL_EXTENSION: return error::unsupported;
     case LDAP_PROTOCOL_ERROR:
-        if (contains_nocase(diagnostic, "not supported")) {
+        // Samba: "Extended Operation(<oid>) not supported"; slapd: "unsupported extended
+        // operation".
+        if (contains_nocase(diagnostic, "not supported") ||
+            contains_nocase(diagnostic, "unsupported extended operation")) {
             return error::unsupported;
         }
         return error::directory_refused;

@@ -103,10 +103,15 @@ bool is_valid_filter_template(std::string_view tmpl) noexcept {
         return false;
     }
     int depth = 0;
-    for (const char c : tmpl) {
-        if (c == '(') {
+    for (std::size_t i = 0; i < tmpl.size(); ++i) {
+        if (tmpl[i] == '(') {
             ++depth;
-        } else if (c == ')' && --depth < 0) {
+        } else if (tmpl[i] == ')' && --depth < 0) {
+            return false;
+        }
+        // The outer parentheses close only at the end: "(a=b)(uid={login})" is two filters side
+        // by side, which libldap's parser refuses (LDAP_FILTER_ERROR) on every search.
+        if (depth == 0 && i + 1 < tmpl.size()) {
             return false;
         }
     }

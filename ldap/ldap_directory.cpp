@@ -9,6 +9,7 @@
 #include <openssl/crypto.h>
 
 #include <atomic>
+#include <csignal>
 #include <charconv>
 #include <deque>
 #include <set>
@@ -275,7 +276,10 @@ private:
                 return lease.error();
             }
             auto outcome = op(**lease);
-            if (outcome || attempt > 0 || !lease->reused() || !(*lease)->broken()) {
+            // Only a connection that died while idle is worth a second try; a timeout means the
+            // server is slow or hung, and asking again would double the wait.
+            if (outcome || attempt > 0 || !lease->reused() ||
+                !outcome.error().is(error::server_down)) {
                 return outcome;
             }
         }
@@ -314,7 +318,7 @@ private:
             if (verify_holds(dn, new_password)) {
                 return {};
             }
-            if (attempt > 0 || !reused) {
+            if (attempt > 0 || !reused || !written.error().is(error::server_down)) {
                 return written;
             }
         }
@@ -533,6 +537,16 @@ private:
     std::atomic<ldap::dialect> dialect_{ldap::dialect::invalid};
 };
 
+void ignore_sigpipe() {
+    struct sigaction current {};
+    if (::sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
+        struct sigaction ignore {};
+        ignore.sa_handler = SIG_IGN;
+        ::sigemptyset(&ignore.sa_mask);
+        ::sigaction(SIGPIPE, &ignore, nullptr);
+    }
+}
+
 } // namespace
 
 std::unique_ptr<directory> make_directory(config cfg, std::shared_ptr<const common::clock> clock) {
@@ -573,6 +587,9 @@ std::unique_ptr<directory> make_directory(config cfg, std::shared_ptr<const comm
     if (cfg.openldap_reset == openldap_reset_mode::invalid) {
         throw std::invalid_argument("directory: OpenLDAP reset mode must be set");
     }
+    // libldap writes to sockets without MSG_NOSIGNAL: a server that went away would kill the whole
+    // process with SIGPIPE instead of giving us LDAP_SERVER_DOWN.
+    ignore_sigpipe();
     return std::make_unique<ldap_directory>(std::move(cfg), std::move(clock));
 }
 

@@ -347,7 +347,10 @@ cmd_start() {
     # the foreground, --no-process-group stops it from taking its own process
     # group, -M single keeps everything in that one process, and
     # --maximum-runtime ends it if a test run leaks it.
+    # "old password allowed period = 0": Samba otherwise accepts the previous password for
+    # 60 minutes after a change (AD's NTLM grace); tests check that the old one stops working.
     samba -F --no-process-group -M single -s "$D/etc/smb.conf" --debug-stdout -d 1 \
+        --option="old password allowed period = 0" \
         --maximum-runtime="$AD_MAX_RUNTIME" </dev/null >>"$D/log/samba.out" 2>&1 8>&- &
     pid=$!
     record_pid "$D/launch.pid" "$pid"

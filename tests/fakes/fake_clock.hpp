@@ -13,9 +13,10 @@ public:
     [[nodiscard]] steady_time steady_now() const override { return steady_time(steady_.load()); }
     [[nodiscard]] system_time system_now() const override { return system_time(system_.load()); }
 
+    /// Called by the test thread only; other threads may read concurrently.
     void advance(std::chrono::nanoseconds d) {
-        steady_ += d;
-        system_ += std::chrono::duration_cast<system_time::duration>(d);
+        steady_.store(steady_.load() + d);
+        system_.store(system_.load() + std::chrono::duration_cast<system_time::duration>(d));
     }
     void set_system(system_time t) { system_ = t.time_since_epoch(); }
 

@@ -87,6 +87,9 @@ public:
 
     ldap::result<void> verify_password(std::string_view dn, std::string_view password) override {
         const std::lock_guard lock(mutex_);
+        if (password.empty()) {
+            return ldap::failure(ldap::error::invalid_credentials); // never sent to a directory
+        }
         return bind(dn, password, ldap::error::invalid_credentials);
     }
 
@@ -119,18 +122,25 @@ public:
     ldap::result<void> change_password(std::string_view dn, std::string_view old_password,
                                        std::string_view new_password) override {
         const std::lock_guard lock(mutex_);
-        if (auto bound = bind(dn, old_password, ldap::error::wrong_current_password); !bound) {
+        if (old_password.empty()) {
+            return ldap::failure(ldap::error::wrong_current_password); // refused before any bind
+        }
+        // A pending must-change still lets the user change with the right current password.
+        if (auto bound = bind(dn, old_password, ldap::error::wrong_current_password);
+            !bound && !bound.error().is(ldap::error::must_change_password)) {
             return bound;
         }
         user& u = **lookup(dn);
         if (new_password.size() < min_length) {
             return ldap::failure(ldap::error::password_too_short);
         }
-        if (std::find(u.history.begin(), u.history.end(), new_password) != u.history.end()) {
+        if (new_password == u.password ||
+            std::find(u.history.begin(), u.history.end(), new_password) != u.history.end()) {
             return ldap::failure(ldap::error::password_in_history);
         }
         if (!drop_writes_) {
             set_password(u, new_password);
+            u.entry.state.must_change = false;
         }
         return u.password == new_password ? ldap::result<void>{}
                                            : ldap::failure(ldap::error::not_verified);
