@@ -393,7 +393,9 @@ result<void> connection::modify(operation_kind op, const std::string& dn,
     std::vector<LDAPControl*> ctrl_ptrs;
     for (std::size_t i = 0; i < controls.size(); ++i) {
         ctrl_storage[i].ldctl_oid = const_cast<char*>(controls[i].oid.c_str());
-        ctrl_storage[i].ldctl_value = as_berval(controls[i].value);
+        // An empty value means "no value" (the ppolicy request control must carry none).
+        ctrl_storage[i].ldctl_value = controls[i].value.empty() ? berval{0, nullptr}
+                                                                 : as_berval(controls[i].value);
         ctrl_storage[i].ldctl_iscritical = controls[i].critical ? 1 : 0;
         ctrl_ptrs.push_back(&ctrl_storage[i]);
     }

@@ -30,6 +30,7 @@ constexpr std::string_view openldap_default_filter = "(&(objectClass=person)(uid
 constexpr std::string_view oid_policy_hints = "1.2.840.113556.1.4.2239";
 constexpr std::string_view oid_policy_hints_deprecated = "1.2.840.113556.1.4.2066";
 constexpr std::string_view oid_password_modify = "1.3.6.1.4.1.4203.1.11.1";
+constexpr std::string_view oid_ppolicy_request = "1.3.6.1.4.1.42.2.27.8.5.1";
 // LDAP_SERVER_POLICY_HINTS value: SEQUENCE { INTEGER 1 } — enforce password history on a reset.
 constexpr std::string_view policy_hints_value{"\x30\x03\x02\x01\x01", 5};
 
@@ -510,7 +511,8 @@ private:
         result<void> done;
         if (cfg_.openldap_reset == openldap_reset_mode::replace_user_password) {
             std::vector<modification> mods{{LDAP_MOD_REPLACE, "userPassword", {std::string(password)}}};
-            done = c.modify(operation_kind::reset, std::string(dn), mods, {});
+            done = c.modify(operation_kind::reset, std::string(dn), mods,
+                            {{std::string(oid_ppolicy_request), {}, false}});
             OPENSSL_cleanse(mods.front().values.front().data(), mods.front().values.front().size());
         } else {
             if (!c.info().supports_extension(oid_password_modify)) {

@@ -419,3 +419,57 @@ TEST_CASE("directory: a hung server times out and extra callers are refused at o
     // The waiter got the connection after the timeout dropped the hung one, and a fresh one works.
     CHECK(second_result.has_value());
 }
+
+TEST_CASE("directory: StartTLS on ldap:// works with a verified certificate", "[ldap][integration]") {
+    const auto s = pick_server();
+    INFO("server: " << s.name);
+    auto cfg = testing::config_for(s);
+    cfg.uris = {testenv(s.kind == server::samba_ad ? "SSPR_AD_LDAP_URI" : "SSPR_OL_LDAP_URI")};
+    fixture f(s, cfg);
+    const auto bob = f.user("bob");
+    CHECK(bob.mail == std::vector<std::string>{"bob@example.org"});
+    CHECK(f.dir->verify_password(bob.dn, start_password()).has_value());
+}
+
+TEST_CASE("directory: AD refuses a simple bind without TLS as a configuration error", "[ldap][integration]") {
+    // Samba, like AD, refuses simple binds on plain LDAP; that is the admin's mistake, not the user's.
+    const auto s = testing::servers().at(1);
+    auto cfg = testing::config_for(s);
+    cfg.uris = {testenv("SSPR_AD_LDAP_URI")};
+    cfg.start_tls = false;
+    fixture f(s, cfg);
+    auto found = f.dir->find_user("alice");
+    REQUIRE_FALSE(found.has_value());
+    INFO(found.error().diagnostic);
+    CHECK(found.error().is(ldap::error::tls_required));
+}
+
+TEST_CASE("directory: OpenLDAP reset by replacing userPassword, policy still applied", "[ldap][integration]") {
+    const auto s = testing::servers().at(0);
+    auto cfg = testing::config_for(s);
+    cfg.openldap_reset = ldap::openldap_reset_mode::replace_user_password;
+    fixture f(s, cfg);
+    const auto user = f.user("t11");
+    auto reset = f.dir->reset_password(user.dn, "Replaced-Pass-11!", {});
+    INFO((reset ? "" : reset.error().diagnostic));
+    REQUIRE(reset.has_value());
+    CHECK(f.dir->verify_password(user.dn, "Replaced-Pass-11!").has_value());
+    CHECK_FALSE(f.dir->verify_password(user.dn, start_password()).has_value());
+    auto short_one = f.dir->reset_password(user.dn, "Sh0rt!", {});
+    REQUIRE_FALSE(short_one.has_value());
+    INFO(short_one.error().diagnostic);
+    CHECK(short_one.error().is(ldap::error::password_too_short));
+}
+
+TEST_CASE("directory: a wrong service account password is reported, not retried elsewhere", "[ldap][integration]") {
+    const auto s = pick_server();
+    INFO("server: " << s.name);
+    auto cfg = testing::config_for(s);
+    cfg.bind_password = common::secret("Not-The-Service-Password-1!");
+    fixture f(s, cfg);
+    auto found = f.dir->find_user("alice");
+    REQUIRE_FALSE(found.has_value());
+    CHECK(found.error().is(ldap::error::invalid_credentials));
+    // The diagnostic names the server's answer and never the password.
+    CHECK(found.error().diagnostic.find("Not-The-Service") == std::string::npos);
+}
