@@ -5,8 +5,9 @@
 namespace sspr::common {
 
 blocking_pool::blocking_pool(std::size_t threads, std::size_t max_queued) : max_queued_(max_queued) {
-    if (threads == 0) {
-        throw std::invalid_argument("blocking_pool needs at least one thread");
+    if (threads == 0 || max_queued == 0) {
+        // Every job passes through the queue, so a bound of zero would refuse all work.
+        throw std::invalid_argument("blocking_pool needs at least one thread and one queue slot");
     }
     workers_.reserve(threads);
     for (std::size_t i = 0; i < threads; ++i) {

@@ -29,7 +29,7 @@ void append_quoted(std::string& out, std::string_view value) {
         if (c == '"' || c == '\\') {
             out += '\\';
             out += c;
-        } else if (static_cast<unsigned char>(c) < 0x20) {
+        } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
             constexpr std::string_view hex = "0123456789abcdef";
             const auto byte = static_cast<unsigned char>(c);
             out += "\\x";

@@ -57,6 +57,8 @@ class directory {
 public:
     virtual ~directory() = default;
 
+    /// The directory's kind: as configured, or as the rootDSE said on the first connection
+    /// (dialect::invalid until then).
     [[nodiscard]] virtual ldap::dialect dialect() const = 0;
 
     /// The one entry whose login matches, nothing when none does; error::ambiguous_user when

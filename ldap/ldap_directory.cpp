@@ -586,6 +586,12 @@ std::unique_ptr<directory> make_directory(config cfg, std::shared_ptr<const comm
     if (cfg.dialect == dialect_choice::invalid) {
         throw std::invalid_argument("directory: dialect must be detect, active_directory or openldap");
     }
+    if (cfg.pool_size == 0 || cfg.connect_timeout.count() <= 0 || cfg.operation_timeout.count() <= 0 ||
+        cfg.acquire_timeout.count() <= 0 || cfg.backoff_min.count() <= 0 ||
+        cfg.backoff_max < cfg.backoff_min) {
+        throw std::invalid_argument(
+            "directory: pool size, timeouts and backoff must be positive (backoff max >= min)");
+    }
     if (cfg.openldap_reset == openldap_reset_mode::invalid) {
         throw std::invalid_argument("directory: OpenLDAP reset mode must be set");
     }

@@ -150,3 +150,8 @@ TEST_CASE("blocking_pool: the destructor runs the queued jobs and refuses new on
 TEST_CASE("blocking_pool: zero threads is a logic error", "[common]") {
     CHECK_THROWS_AS(blocking_pool(0, 8), std::invalid_argument);
 }
+
+TEST_CASE("blocking_pool: a queue bound of zero is a logic error", "[common]") {
+    // Every job passes through the queue, so zero slots would refuse all work silently.
+    CHECK_THROWS_AS(blocking_pool(1, 0), std::invalid_argument);
+}

@@ -227,3 +227,19 @@ TEST_CASE("ldap_directory: malformed passwords are refused before the network", 
           error::invalid_password_encoding);
     CHECK(error_of(dir->change_password(dn, "0ld-Password!", "")) == error::password_too_short);
 }
+
+TEST_CASE("make_directory: zero pool, timeouts or backoff are refused", "[ldap]") {
+    auto zero_pool = valid_config();
+    zero_pool.pool_size = 0;
+    CHECK_THROWS_AS(make_directory(zero_pool, test_clock()), std::invalid_argument);
+    auto zero_timeout = valid_config();
+    zero_timeout.operation_timeout = std::chrono::milliseconds(0);
+    CHECK_THROWS_AS(make_directory(zero_timeout, test_clock()), std::invalid_argument);
+    // A zero backoff would let a dead server be hammered on every request.
+    auto zero_backoff = valid_config();
+    zero_backoff.backoff_min = std::chrono::milliseconds(0);
+    CHECK_THROWS_WITH(make_directory(zero_backoff, test_clock()), Contains("backoff"));
+    auto inverted = valid_config();
+    inverted.backoff_max = inverted.backoff_min - std::chrono::milliseconds(1);
+    CHECK_THROWS_AS(make_directory(inverted, test_clock()), std::invalid_argument);
+}
