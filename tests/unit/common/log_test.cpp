@@ -1,6 +1,7 @@
 // Unit tests of common/log.hpp: stderr is redirected to a temporary file (dup/dup2) for each test
 // and the exact lines are compared with hand-written expectations.
 #include "common/log.hpp"
+#include "tests/support/stderr_capture.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -18,55 +19,9 @@ using namespace std::string_view_literals;
 using sspr::common::log;
 using sspr::common::log_level;
 using sspr::common::set_log_level;
+using sspr::testing::stderr_capture;
 
 namespace {
-
-// Sends everything written to file descriptor 2 into a temporary file until text() or the end of
-// the scope, then puts the real stderr back.
-class stderr_capture {
-public:
-    stderr_capture() : file_(std::tmpfile()) {
-        REQUIRE(file_ != nullptr);
-        std::fflush(stderr);
-        saved_ = ::dup(STDERR_FILENO);
-        REQUIRE(saved_ >= 0);
-        REQUIRE(::dup2(::fileno(file_), STDERR_FILENO) >= 0);
-    }
-    stderr_capture(const stderr_capture&) = delete;
-    stderr_capture& operator=(const stderr_capture&) = delete;
-    ~stderr_capture() {
-        restore();
-        std::fclose(file_);
-    }
-
-    // Everything written so far; stderr is the real one again afterwards.
-    std::string text() {
-        restore();
-        std::string out;
-        std::rewind(file_);
-        char buffer[4096];
-        for (;;) {
-            const std::size_t n = std::fread(buffer, 1, sizeof buffer, file_);
-            out.append(buffer, n);
-            if (n < sizeof buffer) {
-                return out;
-            }
-        }
-    }
-
-private:
-    void restore() {
-        if (saved_ >= 0) {
-            std::fflush(stderr);
-            ::dup2(saved_, STDERR_FILENO);
-            ::close(saved_);
-            saved_ = -1;
-        }
-    }
-
-    std::FILE* file_;
-    int saved_ = -1;
-};
 
 // The level is process-wide: every test leaves it at the default.
 struct default_level_after {

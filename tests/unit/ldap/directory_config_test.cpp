@@ -4,7 +4,8 @@
 // would give server_down instead of the answers checked here.
 #include "ldap/ldap_directory.hpp"
 
-#include "common/clock.hpp"
+#include "tests/fakes/fake_clock.hpp"
+#include "tests/support/stderr_capture.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -23,6 +24,8 @@ using sspr::ldap::dialect_choice;
 using sspr::ldap::error;
 using sspr::ldap::make_directory;
 
+using sspr::testing::stderr_capture;
+
 namespace {
 
 config valid_config() {
@@ -36,55 +39,11 @@ config valid_config() {
     return cfg;
 }
 
-// Construction and the refusals below never read the time; the real clock will do (the fake one's
-// advance() does not compile yet).
+// Construction and the refusals below never read the time.
 std::shared_ptr<const sspr::common::clock> test_clock() {
-    return sspr::common::make_system_clock();
+    return std::make_shared<sspr::fakes::fake_clock>();
 }
 
-// Everything written to file descriptor 2 while it lives, for checking the warnings.
-class stderr_capture {
-public:
-    stderr_capture() : file_(std::tmpfile()) {
-        REQUIRE(file_ != nullptr);
-        std::fflush(stderr);
-        saved_ = ::dup(STDERR_FILENO);
-        REQUIRE(saved_ >= 0);
-        REQUIRE(::dup2(::fileno(file_), STDERR_FILENO) >= 0);
-    }
-    stderr_capture(const stderr_capture&) = delete;
-    stderr_capture& operator=(const stderr_capture&) = delete;
-    ~stderr_capture() {
-        restore();
-        std::fclose(file_);
-    }
-    std::string text() {
-        restore();
-        std::string out;
-        std::rewind(file_);
-        char buffer[4096];
-        for (;;) {
-            const std::size_t n = std::fread(buffer, 1, sizeof buffer, file_);
-            out.append(buffer, n);
-            if (n < sizeof buffer) {
-                return out;
-            }
-        }
-    }
-
-private:
-    void restore() {
-        if (saved_ >= 0) {
-            std::fflush(stderr);
-            ::dup2(saved_, STDERR_FILENO);
-            ::close(saved_);
-            saved_ = -1;
-        }
-    }
-
-    std::FILE* file_;
-    int saved_ = -1;
-};
 
 } // namespace
 

@@ -3,7 +3,7 @@
 // should be retired.
 #include "ldap/uri_selector.hpp"
 
-#include "common/clock.hpp"
+#include "tests/fakes/fake_clock.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -21,26 +21,8 @@ namespace {
 
 using indexes = std::vector<std::size_t>;
 
-// Stands in for sspr::fakes::fake_clock, whose advance() does not compile yet (operator+= on a
-// std::atomic<duration>); same interface and starting point, so switching back is one line.
-class manual_clock final : public sspr::common::clock {
-public:
-    [[nodiscard]] steady_time steady_now() const override { return steady_time(steady_.load()); }
-    [[nodiscard]] system_time system_now() const override { return system_time(system_.load()); }
-
-    void advance(std::chrono::nanoseconds d) {
-        steady_.store(steady_.load() + d);
-        system_.store(system_.load() + std::chrono::duration_cast<system_time::duration>(d));
-    }
-
-private:
-    // Well away from zero so that "never failed" (time_point{}) is clearly in the past.
-    std::atomic<steady_time::duration> steady_{std::chrono::hours(1000)};
-    std::atomic<system_time::duration> system_{std::chrono::hours(24 * 365 * 56)};
-};
-
 struct fixture {
-    std::shared_ptr<manual_clock> clock = std::make_shared<manual_clock>();
+    std::shared_ptr<sspr::fakes::fake_clock> clock = std::make_shared<sspr::fakes::fake_clock>();
     uri_selector selector{3, clock, 100ms, 1000ms};
 
     // True when URI `index` comes back exactly `backoff` after now: not a moment earlier.
@@ -176,7 +158,7 @@ TEST_CASE("uri_selector: fail back considers only URIs listed before", "[ldap]")
 }
 
 TEST_CASE("uri_selector: a maximum below the minimum is raised to the minimum", "[ldap]") {
-    auto clock = std::make_shared<manual_clock>();
+    auto clock = std::make_shared<sspr::fakes::fake_clock>();
     uri_selector selector(1, clock, 500ms, 100ms);
     selector.record_failure(0);
     selector.record_failure(0); // would be 1000 ms without the cap, 100 ms with a lower one
