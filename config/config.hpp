@@ -6,23 +6,29 @@
 
 #include "common/secret.hpp"
 
+#include <array>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sspr::config {
 
 using seconds = std::chrono::seconds;
+using milliseconds = std::chrono::milliseconds;
 
 // ---- server -----------------------------------------------------------------------------------
 
+enum class tls_version { invalid = 0, tls1_2, tls1_3 };
+
 struct tls_files {
     std::string certificate_file; // PEM chain; required
-    std::string key_file;         // PEM key; required, never echoed
-    std::string min_version = "1.2"; // "1.2" or "1.3"
+    std::string key_file;         // PEM key; required; checked, never read here nor echoed
+    tls_version min_version = tls_version::tls1_2; // YAML: TLSv1.2 | TLSv1.3
 };
 
 struct server_config {
@@ -62,6 +68,14 @@ struct directory_config {
     seconds operation_timeout{10};
     std::size_t pool_size = 4;
     std::size_t max_waiting = 64;
+    /// How long a caller may wait for a free connection before the answer is "overloaded".
+    milliseconds acquire_timeout{2000};
+    /// Reconnect backoff per URI after a failure: doubles from min to max.
+    milliseconds backoff_min{250};
+    milliseconds backoff_max{30000};
+    /// OpenLDAP nested groups: how deep and how many groups a recursive search may go.
+    std::size_t max_group_depth = 8;
+    std::size_t max_groups = 1000;
     config::openldap_reset openldap_reset = openldap_reset::password_modify;
     bool must_change_after_reset = false;
 };
@@ -77,7 +91,7 @@ struct postgres_config {
     std::string user = "ssprd";
     std::string password_file;
     common::secret password;
-    std::string sslmode = "verify-full"; // disable only by explicit config
+    std::string sslmode = "verify-full"; // libpq sslmode; anything weaker only by explicit config
     std::size_t pool_size = 4;
 };
 
@@ -85,9 +99,13 @@ struct store_config {
     store_backend backend = store_backend::sqlite;
     std::string sqlite_path = "/var/lib/ssprd/state.db";
     postgres_config postgres;
-    /// AES-256-GCM key for secrets and contact data at rest; required.
+    /// AES-256-GCM key for secrets and contact data at rest; required. 32 bytes or 64 hex digits,
+    /// mode 0600/0400. The loader checks the file; store/ reads it (store::load_keyring).
     std::string encryption_key_file;
-    /// HMAC key for one-time codes and the masked hints of unknown users; required.
+    /// Keys being rotated out: still accepted for reading, never used for new values.
+    std::vector<std::string> older_encryption_key_files;
+    /// HMAC key for one-time codes and the masked hints of unknown users; required. 32..4096
+    /// bytes as stored, mode 0600/0400. The loader checks the file; challenge/ reads it.
     std::string hmac_key_file;
 };
 
@@ -112,9 +130,16 @@ enum class sms_body_format { invalid = 0, json, form };
 
 struct sms_config {
     bool enabled = false;
-    std::string url; // https:// required when enabled
-    std::string method = "POST";
+    std::string url;             // https:// required when enabled
+    std::string method = "POST"; // POST | PUT | PATCH
+    /// PEM CA bundle for the provider's certificate; empty: the system's store.
+    std::string ca_file;
+    /// Extra request headers that carry no secret (the loader refuses secret-looking names).
     std::map<std::string, std::string> headers;
+    /// Headers whose value is a secret (an API key): header name -> file; read into
+    /// secret_headers by the loader.
+    std::map<std::string, std::string> secret_header_files;
+    std::map<std::string, common::secret> secret_headers;
     std::string bearer_token_file;
     std::string basic_user;
     std::string basic_password_file;
@@ -137,8 +162,8 @@ enum class method { invalid = 0, email, sms, totp, questions };
 
 struct code_method_config {
     bool enabled = false;
-    unsigned code_length = 6;  // 6..8 digits (>= 20 bits)
-    seconds lifetime{600};     // NIST: at most 10 min
+    unsigned code_length = 6; // 6..8 digits
+    seconds lifetime{600};    // NIST: at most 10 min by SMS, 24 h by email
     unsigned max_tries = 5;
 };
 
@@ -151,8 +176,8 @@ struct totp_config {
 };
 
 struct question {
-    std::string id;
-    std::map<std::string, std::string> text; // language -> text
+    std::string id;                          // stable key of the stored answers; never reuse one
+    std::map<std::string, std::string> text; // language -> text, one for every ui language
 };
 
 struct argon2_cost {
@@ -192,7 +217,7 @@ struct policy_rule {
     std::vector<std::string> ous;    // DN suffixes
     std::string filter;              // LDAP filter the flows evaluate; empty = none
     std::optional<unsigned> gates;   // 1 or 2; absent = policy default
-    std::vector<method> methods;     // empty = policy default
+    std::vector<method> methods;     // empty = policy default (default_methods)
     std::optional<bool> unlock;
     std::optional<bool> change;
 };
@@ -201,6 +226,7 @@ struct policy_config {
     scope_mode scope = scope_mode::none; // required: nobody is in scope until the admin says so
     std::vector<policy_rule> rules;
     unsigned default_gates = 1;
+    /// Methods a rule without its own list offers; empty = every enabled method.
     std::vector<method> default_methods;
     /// Members (direct or nested) always need two gates and may not use security questions.
     std::vector<std::string> admin_groups;
@@ -213,12 +239,12 @@ struct policy_config {
 // ---- password rules ---------------------------------------------------------------------------
 
 struct password_config {
-    unsigned min_length = 8;   // code points after NFKC
+    unsigned min_length = 8; // code points after NFKC
     unsigned max_length = 256;
     bool ad_complexity = false; // 3 of 4 classes, no account/display-name parts of >= 3 chars
     std::vector<std::string> banned_terms;
     std::string banned_terms_file;
-    unsigned min_score = 5; // Entra-style: each banned term 1 point, each other character 1
+    unsigned min_score = 5;    // Entra-style: each banned term 1 point, each other character 1
     std::string breached_file; // made by `ssprd breached import`; empty = no breached check
 };
 
@@ -234,12 +260,15 @@ struct throttle_bucket {
     seconds block{0};
 };
 
-/// Defaults no weaker than Entra's; an admin's bucket of the same name replaces a default.
+/// Defaults no weaker than Entra's. The set of buckets is fixed (the flows count into them by
+/// name); YAML `throttles.<name>.{key,limit,window,block}` changes a bucket's values.
 struct throttles_config {
     std::vector<throttle_bucket> buckets{
         {"failed_proofs", throttle_key::user, 5, seconds{24 * 3600}, seconds{24 * 3600}},
         {"validations", throttle_key::user, 5, seconds{3600}, seconds{24 * 3600}},
         {"emails", throttle_key::destination, 10, seconds{600}, seconds{24 * 3600}},
+        // Texts cost money and are the target of SMS-pumping fraud: fewer, per destination.
+        {"texts", throttle_key::destination, 5, seconds{3600}, seconds{24 * 3600}},
         {"flow_starts_per_ip", throttle_key::client_ip, 20, seconds{600}, seconds{1800}},
         {"flow_starts_per_user", throttle_key::user, 5, seconds{600}, seconds{1800}},
     };
@@ -268,8 +297,11 @@ struct audit_config {
     std::string metrics_listen; // host:port for Prometheus; empty = off
 };
 
+/// Languages the gateway's pages are translated into; ui.languages must be a subset.
+inline constexpr std::array<std::string_view, 2> supported_languages{"en", "ko"};
+
 struct ui_config {
-    std::string organisation = "Example";
+    std::string organisation; // required: shown on every page and in every message
     std::string helpdesk_url;
     std::string helpdesk_email;
     std::vector<std::string> languages{"en", "ko"};
