@@ -1,0 +1,216 @@
+#include "challenge/hints.hpp"
+
+#include "challenge/detail/mac.hpp"
+#include "challenge/detail/text.hpp"
+
+#include <array>
+#include <cstdint>
+
+namespace sspr::challenge {
+namespace {
+
+constexpr std::string_view email_stars = "****";
+constexpr std::string_view phone_middle = "** ****";
+constexpr std::size_t min_national_digits = 6;
+constexpr std::size_t max_e164_digits = 15;
+// Logins are short; anything longer is hashed as raw bytes rather than normalised.
+constexpr std::size_t max_login_bytes = 1024;
+
+char ascii_lower(char c) {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+bool ascii_alnum(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/// Bytes in the UTF-8 sequence `lead` starts, or 0 for a byte that cannot start one.
+std::size_t utf8_sequence_length(unsigned char lead) {
+    if (lead < 0x80U) {
+        return 1;
+    }
+    if (lead >= 0xc2U && lead <= 0xdfU) {
+        return 2;
+    }
+    if (lead >= 0xe0U && lead <= 0xefU) {
+        return 3;
+    }
+    if (lead >= 0xf0U && lead <= 0xf4U) {
+        return 4;
+    }
+    return 0;
+}
+
+/// ITU-T E.164 country codes: 1 (NANP) and 7 are one digit; this list is every two-digit code;
+/// every other code is three digits. The codes form a prefix code, so the first digits decide.
+std::size_t country_code_length(std::string_view digits) {
+    if (digits[0] == '1' || digits[0] == '7') {
+        return 1;
+    }
+    static constexpr std::array<std::string_view, 44> two_digit{
+        "20", "27", "30", "31", "32", "33", "34", "36", "39", "40", "41", "43", "44", "45", "46",
+        "47", "48", "49", "51", "52", "53", "54", "55", "56", "57", "58", "60", "61", "62", "63",
+        "64", "65", "66", "81", "82", "84", "86", "90", "91", "92", "93", "94", "95", "98"};
+    const auto prefix = digits.substr(0, 2);
+    for (const auto code : two_digit) {
+        if (code == prefix) {
+            return 2;
+        }
+    }
+    return 3;
+}
+
+std::string format_phone(std::string_view country_code, std::string_view last4) {
+    std::string out;
+    if (!country_code.empty()) {
+        out += '+';
+        out += country_code;
+        out += ' ';
+    }
+    out += phone_middle;
+    out += ' ';
+    out += last4;
+    return out;
+}
+
+/// The login as the directory would compare it (NFKC_Casefold, trimmed), so that the hint does
+/// not change with the case the visitor typed; raw bytes when it is not text.
+common::secret canonical_login(std::string_view login) {
+    auto n = detail::normalise_text(login, max_login_bytes);
+    if (!n) {
+        return common::secret(std::string(login));
+    }
+    return std::move(n->text);
+}
+
+std::uint64_t first_u64(const std::array<unsigned char, 32>& h, std::size_t offset) {
+    std::uint64_t v = 0;
+    for (std::size_t i = 0; i < 8; ++i) {
+        v = (v << 8U) | h[offset + i];
+    }
+    return v;
+}
+
+} // namespace
+
+result<std::string> mask_email(std::string_view address) {
+    const auto at = address.rfind('@');
+    if (at == std::string_view::npos || at == 0 || at + 1 == address.size()) {
+        return error::invalid_email;
+    }
+    for (const char c : address) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u <= 0x20U || u == 0x7fU) {
+            return error::invalid_email;
+        }
+    }
+    const auto local = address.substr(0, at);
+    const auto domain = address.substr(at + 1);
+    const std::size_t first_len = utf8_sequence_length(static_cast<unsigned char>(local[0]));
+    if (first_len == 0 || first_len > local.size()) {
+        return error::invalid_email;
+    }
+    for (std::size_t i = 1; i < first_len; ++i) {
+        if ((static_cast<unsigned char>(local[i]) & 0xc0U) != 0x80U) {
+            return error::invalid_email;
+        }
+    }
+
+    std::string out;
+    out.reserve(first_len + email_stars.size() + 1 + domain.size());
+    for (std::size_t i = 0; i < first_len; ++i) {
+        out += ascii_lower(local[i]);
+    }
+    out += email_stars;
+    out += '@';
+    for (const char c : domain) {
+        out += ascii_lower(c);
+    }
+    return out;
+}
+
+result<std::string> mask_phone(std::string_view number) {
+    std::string digits;
+    bool international = false;
+    std::size_t i = 0;
+    while (i < number.size() && number[i] == ' ') {
+        ++i;
+    }
+    if (i < number.size() && number[i] == '+') {
+        international = true;
+        ++i;
+    }
+    for (; i < number.size(); ++i) {
+        const char c = number[i];
+        if (c >= '0' && c <= '9') {
+            digits += c;
+        } else if (c != ' ' && c != '-' && c != '.' && c != '/' && c != '(' && c != ')') {
+            return error::invalid_phone;
+        }
+    }
+    if (!international && digits.starts_with("00")) {
+        international = true; // the ITU international call prefix, as in 0082…
+        digits.erase(0, 2);
+    }
+    if (digits.empty() || digits.size() > max_e164_digits) {
+        return error::invalid_phone;
+    }
+    std::string_view country_code;
+    std::string_view national = digits;
+    if (international) {
+        const auto cc_len = country_code_length(digits);
+        country_code = std::string_view(digits).substr(0, cc_len);
+        national = std::string_view(digits).substr(std::min(cc_len, digits.size()));
+    }
+    if (national.size() < min_national_digits) {
+        return error::invalid_phone;
+    }
+    return format_phone(country_code, national.substr(national.size() - 4));
+}
+
+result<std::string> fake_email_hint(const common::secret& key, std::string_view login,
+                                    std::span<const std::string> domains) {
+    if (domains.empty()) {
+        return error::invalid_parameters;
+    }
+    const auto canonical = canonical_login(login);
+    const auto h =
+        detail::hmac_sha256_fields(key.reveal(), "sspr.hint.email.v1", {canonical.reveal()});
+
+    char first = 'a';
+    const auto text = canonical.reveal();
+    if (!text.empty() && ascii_alnum(text[0])) {
+        first = ascii_lower(text[0]);
+    } else {
+        // 2^64 mod 26 makes the bias below 2^-59: invisible.
+        first = static_cast<char>('a' + static_cast<char>(first_u64(h, 0) % 26));
+    }
+    const auto& domain = domains[static_cast<std::size_t>(first_u64(h, 8) % domains.size())];
+
+    // Through the real masker, so a fake hint is formatted exactly as a real one.
+    return mask_email(std::string(1, first) + "@" + domain);
+}
+
+result<std::string> fake_phone_hint(const common::secret& key, std::string_view login,
+                                    std::string_view country_code) {
+    if (country_code.empty() || country_code.size() > 3) {
+        return error::invalid_parameters;
+    }
+    for (const char c : country_code) {
+        if (c < '0' || c > '9') {
+            return error::invalid_parameters;
+        }
+    }
+    const auto canonical = canonical_login(login);
+    const auto h =
+        detail::hmac_sha256_fields(key.reveal(), "sspr.hint.phone.v1", {canonical.reveal()});
+    auto v = first_u64(h, 0) % 10000;
+    std::string last4(4, '0');
+    for (auto it = last4.rbegin(); it != last4.rend(); ++it) {
+        *it = static_cast<char>('0' + static_cast<char>(v % 10));
+        v /= 10;
+    }
+    return format_phone(country_code, last4);
+}
+
+} // namespace sspr::challenge
