@@ -7,11 +7,13 @@ src=$2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 failures=0
+passes=0
 check() { # description, then a command that must succeed
     local what=$1
     shift
     if "$@"; then
         echo "ok: $what"
+        passes=$((passes + 1))
     else
         echo "FAILED: $what"
         failures=$((failures + 1))
@@ -43,5 +45,5 @@ printf '7C4A8D09CA3762AF61E59520943DC26494F8941B:1\n5BAA61E4C9B93F3F0682250B6CF8
 check "breached import refuses unsorted input" test $? -ne 0
 check "and writes no file" test ! -e "$tmp/unsorted.bin"
 
-echo "$((10 - failures)) passed, $failures failed"
+echo "$passes passed, $failures failed"
 exit $((failures > 0))
