@@ -1,0 +1,285 @@
+#include "store/enrollment_codec.hpp"
+
+#include <openssl/crypto.h>
+
+#include <limits>
+
+namespace sspr::store::detail {
+namespace {
+
+constexpr char layout_version = 1;
+// Far above any real enrolment; a larger count can only come from a damaged row.
+constexpr std::uint32_t max_items = 1000;
+
+// Wipes a plaintext buffer when it goes out of scope, whichever way the function leaves.
+class wiped_string {
+public:
+    wiped_string() = default;
+    wiped_string(const wiped_string&) = delete;
+    wiped_string& operator=(const wiped_string&) = delete;
+    ~wiped_string() {
+        if (!value.empty()) {
+            OPENSSL_cleanse(value.data(), value.size());
+        }
+    }
+    std::string value;
+};
+
+void put_u32(std::string& out, std::uint32_t v) {
+    for (int shift = 24; shift >= 0; shift -= 8) {
+        out.push_back(static_cast<char>((v >> shift) & 0xffU));
+    }
+}
+
+void put_i64(std::string& out, std::int64_t v) {
+    const auto u = static_cast<std::uint64_t>(v);
+    for (int shift = 56; shift >= 0; shift -= 8) {
+        out.push_back(static_cast<char>((u >> shift) & 0xffU));
+    }
+}
+
+void put_string(std::string& out, std::string_view s) {
+    put_u32(out, static_cast<std::uint32_t>(s.size()));
+    out.append(s);
+}
+
+// Reads the layout back; every read checks the remaining length, so a damaged or truncated
+// plaintext is reported, never read past.
+class reader {
+public:
+    explicit reader(std::string_view in) : in_(in) {}
+
+    bool byte(unsigned char& v) {
+        if (in_.empty()) {
+            return false;
+        }
+        v = static_cast<unsigned char>(in_.front());
+        in_.remove_prefix(1);
+        return true;
+    }
+    bool u32(std::uint32_t& v) {
+        if (in_.size() < 4) {
+            return false;
+        }
+        v = 0;
+        for (std::size_t i = 0; i < 4; ++i) {
+            v = (v << 8U) | static_cast<unsigned char>(in_[i]);
+        }
+        in_.remove_prefix(4);
+        return true;
+    }
+    bool i64(std::int64_t& v) {
+        if (in_.size() < 8) {
+            return false;
+        }
+        std::uint64_t u = 0;
+        for (std::size_t i = 0; i < 8; ++i) {
+            u = (u << 8U) | static_cast<unsigned char>(in_[i]);
+        }
+        in_.remove_prefix(8);
+        v = static_cast<std::int64_t>(u);
+        return true;
+    }
+    bool string(std::string& v) {
+        std::uint32_t len = 0;
+        if (!u32(len) || in_.size() < len) {
+            return false;
+        }
+        v.assign(in_.substr(0, len));
+        in_.remove_prefix(len);
+        return true;
+    }
+    bool version() {
+        unsigned char v = 0;
+        return byte(v) && v == layout_version;
+    }
+    [[nodiscard]] bool done() const noexcept { return in_.empty(); }
+
+private:
+    std::string_view in_;
+};
+
+} // namespace
+
+std::string encode_contacts(const std::vector<contact>& contacts) {
+    std::string out;
+    out.push_back(layout_version);
+    put_u32(out, static_cast<std::uint32_t>(contacts.size()));
+    for (const auto& c : contacts) {
+        put_string(out, c.address);
+        out.push_back(c.confirmed_at ? '\1' : '\0');
+        put_i64(out, c.confirmed_at ? c.confirmed_at->time_since_epoch().count() : 0);
+    }
+    return out;
+}
+
+result<std::vector<contact>> decode_contacts(std::string_view plain) {
+    reader r(plain);
+    std::uint32_t count = 0;
+    if (!r.version() || !r.u32(count) || count > max_items) {
+        return error::corrupt;
+    }
+    std::vector<contact> out;
+    out.reserve(count);
+    for (std::uint32_t i = 0; i < count; ++i) {
+        contact c;
+        unsigned char has_time = 0;
+        std::int64_t ms = 0;
+        if (!r.string(c.address) || !r.byte(has_time) || !r.i64(ms) || has_time > 1) {
+            return error::corrupt;
+        }
+        if (has_time == 1) {
+            c.confirmed_at = timestamp(std::chrono::milliseconds(ms));
+        }
+        out.push_back(std::move(c));
+    }
+    if (!r.done()) {
+        return error::corrupt;
+    }
+    return out;
+}
+
+std::string encode_totp(const std::optional<totp_enrollment>& totp) {
+    std::string out;
+    out.push_back(layout_version);
+    if (!totp) {
+        out.push_back('\0');
+        return out;
+    }
+    out.push_back('\1');
+    put_string(out, totp->secret.reveal());
+    out.push_back(totp->confirmed ? '\1' : '\0');
+    return out;
+}
+
+result<std::optional<totp_enrollment>> decode_totp(std::string_view plain) {
+    reader r(plain);
+    unsigned char present = 0;
+    if (!r.version() || !r.byte(present) || present > 1) {
+        return error::corrupt;
+    }
+    if (present == 0) {
+        if (!r.done()) {
+            return error::corrupt;
+        }
+        return std::optional<totp_enrollment>();
+    }
+    wiped_string secret;
+    unsigned char confirmed = 0;
+    if (!r.string(secret.value) || !r.byte(confirmed) || confirmed > 1 || !r.done()) {
+        return error::corrupt;
+    }
+    totp_enrollment t;
+    t.secret = common::secret(secret.value);
+    t.confirmed = confirmed == 1;
+    return std::optional<totp_enrollment>(std::move(t));
+}
+
+std::string encode_questions(const std::vector<question_answer>& questions) {
+    std::string out;
+    out.push_back(layout_version);
+    put_u32(out, static_cast<std::uint32_t>(questions.size()));
+    for (const auto& q : questions) {
+        put_string(out, q.id);
+        put_string(out, q.answer_hash);
+    }
+    return out;
+}
+
+result<std::vector<question_answer>> decode_questions(std::string_view plain) {
+    reader r(plain);
+    std::uint32_t count = 0;
+    if (!r.version() || !r.u32(count) || count > max_items) {
+        return error::corrupt;
+    }
+    std::vector<question_answer> out;
+    out.reserve(count);
+    for (std::uint32_t i = 0; i < count; ++i) {
+        question_answer q;
+        if (!r.string(q.id) || !r.string(q.answer_hash)) {
+            return error::corrupt;
+        }
+        out.push_back(std::move(q));
+    }
+    if (!r.done()) {
+        return error::corrupt;
+    }
+    return out;
+}
+
+result<sealed_enrollment> seal_enrollment(const enrollment& e, const crypto::keyring& keys,
+                                          common::random& random) {
+    sealed_enrollment row;
+    row.key_id = keys.active().id();
+    const auto seal_one = [&](std::string plain, std::string_view field,
+                              std::string& out) -> result<void> {
+        wiped_string p;
+        p.value = std::move(plain);
+        auto sealed = crypto::seal(keys, random, p.value, e.user_dn, field);
+        if (!sealed) {
+            return sealed.error();
+        }
+        out = std::move(*sealed);
+        return {};
+    };
+    if (auto r = seal_one(encode_contacts(e.emails), field_emails, row.emails); !r) {
+        return r.error();
+    }
+    if (auto r = seal_one(encode_contacts(e.phones), field_phones, row.phones); !r) {
+        return r.error();
+    }
+    if (auto r = seal_one(encode_totp(e.totp), field_totp, row.totp); !r) {
+        return r.error();
+    }
+    if (auto r = seal_one(encode_questions(e.questions), field_questions, row.questions); !r) {
+        return r.error();
+    }
+    return row;
+}
+
+result<void> open_enrollment(const sealed_enrollment& row, std::string_view user_dn,
+                             const crypto::keyring& keys, enrollment& out) {
+    out.user_dn = std::string(user_dn);
+    auto emails = crypto::open(keys, row.emails, user_dn, field_emails);
+    if (!emails) {
+        return emails.error();
+    }
+    auto decoded_emails = decode_contacts(emails->reveal());
+    if (!decoded_emails) {
+        return decoded_emails.error();
+    }
+    out.emails = std::move(*decoded_emails);
+
+    auto phones = crypto::open(keys, row.phones, user_dn, field_phones);
+    if (!phones) {
+        return phones.error();
+    }
+    auto decoded_phones = decode_contacts(phones->reveal());
+    if (!decoded_phones) {
+        return decoded_phones.error();
+    }
+    out.phones = std::move(*decoded_phones);
+
+    auto totp = crypto::open(keys, row.totp, user_dn, field_totp);
+    if (!totp) {
+        return totp.error();
+    }
+    auto decoded_totp = decode_totp(totp->reveal());
+    if (!decoded_totp) {
+        return decoded_totp.error();
+    }
+    out.totp = std::move(*decoded_totp);
+
+    auto questions = crypto::open(keys, row.questions, user_dn, field_questions);
+    if (!questions) {
+        return questions.error();
+    }
+    auto decoded_questions = decode_questions(questions->reveal());
+    if (!decoded_questions) {
+        return decoded_questions.error();
+    }
+    out.questions = std::move(*decoded_questions);
+    return {};
+}
+
+} // namespace sspr::store::detail

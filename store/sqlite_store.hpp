@@ -1,0 +1,49 @@
+// The embedded StateStore: one SQLite file, the default for a single gateway instance.
+//
+// - WAL journal, so readers never wait for the writer.
+// - synchronous=NORMAL by default. In WAL mode a commit has been written to the WAL file with
+//   write(2) before sqlite3_step returns, so a gateway killed with SIGKILL (or crashing) loses no
+//   acknowledged write: the kernel still holds the pages (tests/store kills a writer to prove
+//   it). What NORMAL gives up is the fsync per commit, i.e. the last commits before a power loss
+//   or kernel crash; set `synchronous_full` to pay an fsync per commit for those too.
+// - In-process writers take one mutex instead of meeting on SQLite's file lock, whose busy
+//   handler sleeps in milliseconds; the busy timeout still covers other processes (a rotation
+//   command, the sqlite3 shell).
+// - Schema migrations with a version table, in one IMMEDIATE transaction, when opened.
+// - Every call blocks: run it from a common::blocking_pool.
+#pragma once
+
+#include "store/state_store.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace sspr::store {
+
+struct sqlite_options {
+    /// The database file; created (mode 0600) with its schema when missing.
+    std::string path;
+    /// Connections kept open; reads run in parallel on them, writes one at a time.
+    std::size_t connections = 4;
+    /// How long a write waits for the write lock (in-process mutex, then SQLite's file lock)
+    /// before error::busy, and a call waits for a free connection before error::overloaded.
+    std::chrono::milliseconds busy_timeout{5000};
+    /// fsync on every commit (synchronous=FULL): survives power loss too, at a disk flush per
+    /// write.
+    bool synchronous_full = false;
+    /// SQLite's max_page_count on every connection (0: SQLite's own limit). The tests use it to
+    /// make the database "full" without a small file system, which needs mount rights.
+    std::int64_t max_page_count = 0;
+};
+
+/// Opens (creating and migrating when needed) the SQLite store. Errors: unavailable (cannot
+/// open or create the file), schema_too_new, corrupt (not a database), busy; the reason is
+/// logged.
+[[nodiscard]] result<std::unique_ptr<state_store>>
+make_sqlite_store(const sqlite_options& options, std::shared_ptr<const crypto::keyring> keys,
+                  std::shared_ptr<common::random> random);
+
+} // namespace sspr::store
