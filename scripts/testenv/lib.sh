@@ -228,3 +228,45 @@ random_password() {
 }
 
 short_hostname() { hostname 2>/dev/null || uname -n; }
+
+# The command line every server script shares: `NAME.sh setup|start|stop|status DIR`. The script
+# defines cmd_setup, cmd_start, cmd_stop and cmd_status; start and stop hold the instance lock so
+# parallel test processes never start or stop one server twice.
+testenv_main() {
+    [[ $# -eq 2 ]] || usage
+    D=$(abs_path "$2")
+    check_safe_path "$D"
+    # shellcheck disable=SC2153 # MARKER and TESTENV_PROG are set by each server script
+    case $1 in
+    setup) cmd_setup ;;
+    start)
+        [[ -e $D/$MARKER ]] || die "$D is not a test instance (run: $TESTENV_PROG setup $D)"
+        lock_instance "$D"
+        cmd_start
+        ;;
+    stop)
+        if [[ -e $D/$MARKER ]]; then lock_instance "$D"; fi
+        cmd_stop
+        ;;
+    status) cmd_status ;;
+    *) usage ;;
+    esac
+}
+
+# Stops a server started as `timeout … server &` whose launch PID is in $D/launch.pid and whose
+# own PID the server writes to SELF_PIDFILE once it listens: records that PID if start was
+# interrupted before it did, then signals both and waits (up to WAIT s) until the ports close.
+# Usage: stop_recorded_server NAME SELF_PIDFILE WAIT HOST "PORT…"
+stop_recorded_server() {
+    local name=$1 self_pidfile=$2 wait=$3 host=$4 ports=$5
+    if [[ ! -s $D/server.pid && -s $self_pidfile ]] && pidfile_alive "$D/launch.pid"; then
+        record_pid "$D/server.pid" "$(head -n 1 "$self_pidfile")"
+    fi
+    if ! pidfile_alive "$D/server.pid" && ! pidfile_alive "$D/launch.pid"; then
+        rm -f "$D/server.pid" "$D/launch.pid"
+        return 0
+    fi
+    stop_pidfiles "$wait" "$host" "$ports" "$D/server.pid" "$D/launch.pid" ||
+        die "$name in $D did not stop"
+    log "$name in $D stopped"
+}

@@ -220,20 +220,4 @@ cmd_status() {
     return 3
 }
 
-[[ $# -eq 2 ]] || usage
-D=$(abs_path "$2")
-check_safe_path "$D"
-case $1 in
-setup) cmd_setup ;;
-start)
-    [[ -e $D/$MARKER ]] || die "$D is not a test instance (run: $TESTENV_PROG setup $D)"
-    lock_instance "$D"
-    cmd_start
-    ;;
-stop)
-    if [[ -e $D/$MARKER ]]; then lock_instance "$D"; fi
-    cmd_stop
-    ;;
-status) cmd_status ;;
-*) usage ;;
-esac
+testenv_main "$@"

@@ -344,18 +344,7 @@ cmd_stop() {
         return 0
     fi
     load_instance
-    # slapd.pid is written by slapd itself; record it if start was interrupted
-    # before we did, so a half-started server is stopped too.
-    if [[ ! -s $D/server.pid && -s $D/slapd.pid ]] && pidfile_alive "$D/launch.pid"; then
-        record_pid "$D/server.pid" "$(cat "$D/slapd.pid")"
-    fi
-    if ! pidfile_alive "$D/server.pid" && ! pidfile_alive "$D/launch.pid"; then
-        rm -f "$D/server.pid" "$D/launch.pid"
-        return 0
-    fi
-    stop_pidfiles 15 127.0.0.1 "$OL_PORT $OL_TLS_PORT" "$D/server.pid" "$D/launch.pid" ||
-        die "slapd in $D did not stop"
-    log "slapd in $D stopped"
+    stop_recorded_server "slapd" "$D/slapd.pid" 15 127.0.0.1 "$OL_PORT $OL_TLS_PORT"
 }
 
 cmd_status() {
@@ -370,20 +359,4 @@ cmd_status() {
     return 3
 }
 
-[[ $# -eq 2 ]] || usage
-D=$(abs_path "$2")
-check_safe_path "$D"
-case $1 in
-setup) cmd_setup ;;
-start)
-    [[ -e $D/$MARKER ]] || die "$D is not a test instance (run: $TESTENV_PROG setup $D)"
-    lock_instance "$D"
-    cmd_start
-    ;;
-stop)
-    if [[ -e $D/$MARKER ]]; then lock_instance "$D"; fi
-    cmd_stop
-    ;;
-status) cmd_status ;;
-*) usage ;;
-esac
+testenv_main "$@"

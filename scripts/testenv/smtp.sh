@@ -141,18 +141,7 @@ cmd_stop() {
         return 0
     fi
     load_instance
-    # The sink writes its PID once listening; record it if start was
-    # interrupted before we did, so a half-started server is stopped too.
-    if [[ ! -s $D/server.pid && -s $D/sink.pid ]] && pidfile_alive "$D/launch.pid"; then
-        record_pid "$D/server.pid" "$(cat "$D/sink.pid")"
-    fi
-    if ! pidfile_alive "$D/server.pid" && ! pidfile_alive "$D/launch.pid"; then
-        rm -f "$D/server.pid" "$D/launch.pid"
-        return 0
-    fi
-    stop_pidfiles 15 "$HOST" "$SMTP_PORT $SMTP_TLS_PORT" "$D/server.pid" "$D/launch.pid" ||
-        die "SMTP sink in $D did not stop"
-    log "SMTP sink in $D stopped"
+    stop_recorded_server "SMTP sink" "$D/sink.pid" 15 "$HOST" "$SMTP_PORT $SMTP_TLS_PORT"
 }
 
 cmd_status() {
@@ -167,20 +156,4 @@ cmd_status() {
     return 3
 }
 
-[[ $# -eq 2 ]] || usage
-D=$(abs_path "$2")
-check_safe_path "$D"
-case $1 in
-setup) cmd_setup ;;
-start)
-    [[ -e $D/$MARKER ]] || die "$D is not a test instance (run: $TESTENV_PROG setup $D)"
-    lock_instance "$D"
-    cmd_start
-    ;;
-stop)
-    if [[ -e $D/$MARKER ]]; then lock_instance "$D"; fi
-    cmd_stop
-    ;;
-status) cmd_status ;;
-*) usage ;;
-esac
+testenv_main "$@"

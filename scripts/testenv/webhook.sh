@@ -131,16 +131,7 @@ cmd_stop() {
         return 0
     fi
     load_instance
-    if [[ ! -s $D/server.pid && -s $D/sink.pid ]] && pidfile_alive "$D/launch.pid"; then
-        record_pid "$D/server.pid" "$(cat "$D/sink.pid")"
-    fi
-    if ! pidfile_alive "$D/server.pid" && ! pidfile_alive "$D/launch.pid"; then
-        rm -f "$D/server.pid" "$D/launch.pid"
-        return 0
-    fi
-    stop_pidfiles 15 "$HOST" "$WEBHOOK_PORT" "$D/server.pid" "$D/launch.pid" ||
-        die "webhook receiver in $D did not stop"
-    log "webhook receiver in $D stopped"
+    stop_recorded_server "webhook receiver" "$D/sink.pid" 15 "$HOST" "$WEBHOOK_PORT"
 }
 
 cmd_status() {
@@ -155,20 +146,4 @@ cmd_status() {
     return 3
 }
 
-[[ $# -eq 2 ]] || usage
-D=$(abs_path "$2")
-check_safe_path "$D"
-case $1 in
-setup) cmd_setup ;;
-start)
-    [[ -e $D/$MARKER ]] || die "$D is not a test instance (run: $TESTENV_PROG setup $D)"
-    lock_instance "$D"
-    cmd_start
-    ;;
-stop)
-    if [[ -e $D/$MARKER ]]; then lock_instance "$D"; fi
-    cmd_stop
-    ;;
-status) cmd_status ;;
-*) usage ;;
-esac
+testenv_main "$@"
