@@ -17,30 +17,10 @@ using sspr::testing::mail_for;
 using sspr::testing::parse_entity;
 using sspr::testing::send_and_wait;
 using sspr::testing::testenv;
+using sspr::testing::listener;
+using sspr::testing::smtp_config;
 
 namespace {
-
-enum class listener { starttls, implicit };
-
-sspr::config::delivery_config smtp_config(listener which, bool with_auth) {
-    sspr::config::delivery_config cfg;
-    auto& c = cfg.smtp;
-    c.enabled = true;
-    c.host = testenv("SSPR_SMTP_HOST");
-    const auto& port =
-        testenv(which == listener::starttls ? "SSPR_SMTP_PORT" : "SSPR_SMTP_TLS_PORT");
-    c.port = static_cast<std::uint16_t>(std::stoul(port));
-    c.tls = which == listener::starttls ? sspr::config::smtp_tls::starttls
-                                        : sspr::config::smtp_tls::implicit;
-    c.ca_file = testenv("SSPR_TEST_CA");
-    c.from = "Example IT <noreply@example.org>";
-    if (with_auth) {
-        c.username = testenv("SSPR_SMTP_USER");
-        c.password = sspr::common::secret(sspr::testing::testenv_file("SSPR_SMTP_PASSWORD_FILE"));
-    }
-    c.timeout = 5s;
-    return cfg;
-}
 
 message code_email(std::string to, std::string language = "en",
                    std::string organisation = "Example Corp") {

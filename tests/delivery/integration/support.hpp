@@ -195,4 +195,40 @@ private:
     std::uint16_t port_ = 0;
 };
 
+/// The SMTP sink as production would reach it: STARTTLS (with or without AUTH) or implicit TLS.
+enum class listener { starttls, implicit };
+
+inline config::delivery_config smtp_config(listener which, bool with_auth) {
+    config::delivery_config cfg;
+    auto& c = cfg.smtp;
+    c.enabled = true;
+    c.host = testenv("SSPR_SMTP_HOST");
+    const auto& port =
+        testenv(which == listener::starttls ? "SSPR_SMTP_PORT" : "SSPR_SMTP_TLS_PORT");
+    c.port = static_cast<std::uint16_t>(std::stoul(port));
+    c.tls = which == listener::starttls ? config::smtp_tls::starttls
+                                        : config::smtp_tls::implicit;
+    c.ca_file = testenv("SSPR_TEST_CA");
+    c.from = "Example IT <noreply@example.org>";
+    if (with_auth) {
+        c.username = testenv("SSPR_SMTP_USER");
+        c.password = common::secret(testenv_file("SSPR_SMTP_PASSWORD_FILE"));
+    }
+    c.timeout = 5s;
+    return cfg;
+}
+
+/// The webhook receiver with its bearer token; `path_suffix` picks a failure switch.
+inline config::delivery_config sms_config(const std::string& path_suffix = "") {
+    config::delivery_config cfg;
+    auto& c = cfg.sms;
+    c.enabled = true;
+    c.url = testenv("SSPR_WEBHOOK_URL") + path_suffix;
+    c.ca_file = testenv("SSPR_TEST_CA");
+    c.bearer_token = common::secret(testenv_file("SSPR_WEBHOOK_TOKEN_FILE"));
+    c.timeout = 5s;
+    return cfg;
+}
+
+
 } // namespace sspr::testing

@@ -19,19 +19,9 @@ using sspr::testing::error_of;
 using sspr::testing::requests_with_key;
 using sspr::testing::send_and_wait;
 using sspr::testing::testenv;
+using sspr::testing::sms_config;
 
 namespace {
-
-sspr::config::delivery_config sms_config(const std::string& path_suffix = "") {
-    sspr::config::delivery_config cfg;
-    auto& c = cfg.sms;
-    c.enabled = true;
-    c.url = testenv("SSPR_WEBHOOK_URL") + path_suffix;
-    c.ca_file = testenv("SSPR_TEST_CA");
-    c.bearer_token = sspr::common::secret(sspr::testing::testenv_file("SSPR_WEBHOOK_TOKEN_FILE"));
-    c.timeout = 5s;
-    return cfg;
-}
 
 message code_sms(const std::string& id, std::string language = "en") {
     message m;
