@@ -270,3 +270,26 @@ stop_recorded_server() {
         die "$name in $D did not stop"
     log "$name in $D stopped"
 }
+
+# Waits (up to 10 s) until a server started by start-up code above writes SELF_PIDFILE and the
+# script's probe() answers; records the PID and logs READY. A server that exits or never answers
+# is reported with the tail of its LOG (and stopped with cmd_stop), and the script dies.
+# Usage: await_server NAME SELF_PIDFILE LOG READY
+await_server() {
+    local name=$1 self_pidfile=$2 logfile=$3 ready=$4 i
+    for ((i = 0; i < 200; i++)); do
+        if [[ -s $self_pidfile ]] && probe; then
+            record_pid "$D/server.pid" "$(cat "$self_pidfile")"
+            log "$name running (pid $(cat "$self_pidfile")) on $ready"
+            return 0
+        fi
+        if ! pidfile_alive "$D/launch.pid"; then
+            tail -n 20 "$logfile" >&2 || true
+            die "$name in $D exited during start-up (log: $logfile)"
+        fi
+        sleep 0.05
+    done
+    tail -n 20 "$logfile" >&2 || true
+    cmd_stop || true
+    die "$name in $D did not answer within 10 s (log: $logfile)"
+}

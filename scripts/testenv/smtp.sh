@@ -99,7 +99,7 @@ probe() {
 }
 
 cmd_start() {
-    local lpid i
+    local lpid
     load_instance
     if pidfile_alive "$D/server.pid" || pidfile_alive "$D/launch.pid"; then
         log "SMTP sink in $D already running"
@@ -118,21 +118,7 @@ cmd_start() {
     lpid=$!
     record_pid "$D/launch.pid" "$lpid"
 
-    for ((i = 0; i < 200; i++)); do
-        if [[ -s $D/sink.pid ]] && probe; then
-            record_pid "$D/server.pid" "$(cat "$D/sink.pid")"
-            log "SMTP sink running (pid $(cat "$D/sink.pid")) on $HOST:$SMTP_PORT (STARTTLS) $HOST:$SMTP_TLS_PORT (TLS)"
-            return 0
-        fi
-        if ! pidfile_alive "$D/launch.pid"; then
-            tail -n 20 "$D/smtp.log" >&2 || true
-            die "SMTP sink in $D exited during start-up (log: $D/smtp.log)"
-        fi
-        sleep 0.05
-    done
-    tail -n 20 "$D/smtp.log" >&2 || true
-    cmd_stop || true
-    die "SMTP sink in $D did not answer within 10 s (log: $D/smtp.log)"
+    await_server "SMTP sink" "$D/sink.pid" "$D/smtp.log" "$HOST:$SMTP_PORT (STARTTLS) $HOST:$SMTP_TLS_PORT (TLS)"
 }
 
 cmd_stop() {

@@ -90,7 +90,7 @@ probe() {
 }
 
 cmd_start() {
-    local lpid i
+    local lpid
     load_instance
     if pidfile_alive "$D/server.pid" || pidfile_alive "$D/launch.pid"; then
         log "webhook receiver in $D already running"
@@ -108,21 +108,7 @@ cmd_start() {
     lpid=$!
     record_pid "$D/launch.pid" "$lpid"
 
-    for ((i = 0; i < 200; i++)); do
-        if [[ -s $D/sink.pid ]] && probe; then
-            record_pid "$D/server.pid" "$(cat "$D/sink.pid")"
-            log "webhook receiver running (pid $(cat "$D/sink.pid")) on https://$HOST:$WEBHOOK_PORT/"
-            return 0
-        fi
-        if ! pidfile_alive "$D/launch.pid"; then
-            tail -n 20 "$D/webhook.log" >&2 || true
-            die "webhook receiver in $D exited during start-up (log: $D/webhook.log)"
-        fi
-        sleep 0.05
-    done
-    tail -n 20 "$D/webhook.log" >&2 || true
-    cmd_stop || true
-    die "webhook receiver in $D did not answer within 10 s (log: $D/webhook.log)"
+    await_server "webhook receiver" "$D/sink.pid" "$D/webhook.log" "https://$HOST:$WEBHOOK_PORT/"
 }
 
 cmd_stop() {
