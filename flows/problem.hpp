@@ -70,7 +70,7 @@ enum class problem {
     /// 404: no registered method has this id.
     method_not_found,
     /// 403: the policy does not offer this method to this user.
-    method_not_allowed,
+    method_not_permitted,
     // ---- the service ----
     /// 429: too many attempts; Retry-After says when.
     throttled,
@@ -81,6 +81,16 @@ enum class problem {
     /// 500: a bug or an unexpected fault; nothing was changed that the user was not told about.
     internal_error,
 };
+
+// HTTP statuses (http_status): invalid_request 400, flow_not_found 404, method_not_available 400,
+// method_already_used 409, challenge_required 409, proof_invalid 400, gates_missing 403,
+// password_* 422 except password_mismatch 400, account_protected 403, credentials_invalid 401,
+// action_not_allowed 403, session_invalid 401, address_invalid 400, answers_invalid 400,
+// totp_not_pending 409, method_not_found 404, method_not_permitted 403, throttled 429,
+// directory_unavailable 503, service_unavailable 503, internal_error 500.
+// The gateway adds its own codes for what never reaches a flow: not_found 404,
+// method_not_allowed 405, unsupported_media_type 415, payload_too_large 413, invalid_request 400,
+// origin_not_allowed 403, csrf_invalid 403, overloaded 503.
 
 /// "flow_not_found", ...: the stable `code` of the problem body and the catalogue key suffix.
 [[nodiscard]] std::string_view to_string(problem p) noexcept;
