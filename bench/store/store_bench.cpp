@@ -72,6 +72,12 @@ std::shared_ptr<const st::crypto::keyring> bench_keys() {
     return std::make_shared<const st::crypto::keyring>(st::crypto::key(raw));
 }
 
+// The server HMAC key the store derives its row MAC key from; any 32 bytes do for a benchmark.
+const sspr::common::secret& bench_mac_key() {
+    static const sspr::common::secret key{std::string(32, 'm')};
+    return key;
+}
+
 // A store that only counts: every key is new in its window. Stands in for the database when
 // measuring what the front itself holds.
 class counting_store final : public st::state_store {
@@ -222,7 +228,8 @@ void memory_front(const settings& s) {
 void memory_sqlite(const settings& s, const std::string& dir) {
     st::sqlite_options o;
     o.path = dir + "/flood.db";
-    auto store = st::make_sqlite_store(o, bench_keys(), sspr::common::make_system_random());
+    auto store = st::make_sqlite_store(o, bench_keys(), bench_mac_key(),
+                                       sspr::common::make_system_random());
     if (!store) {
         std::printf("  sqlite: cannot open: %s\n", store.error().message().c_str());
         return;
@@ -373,7 +380,8 @@ int main(int argc, char** argv) {
         st::sqlite_options o;
         o.path = dir + (full ? "/full.db" : "/normal.db");
         o.synchronous_full = full;
-        auto store = st::make_sqlite_store(o, bench_keys(), sspr::common::make_system_random());
+        auto store = st::make_sqlite_store(o, bench_keys(), bench_mac_key(),
+                                       sspr::common::make_system_random());
         if (!store) {
             std::printf("  cannot open: %s\n", store.error().message().c_str());
         } else {
@@ -396,7 +404,8 @@ int main(int argc, char** argv) {
             p.pool_size = 8;
             return p;
         }();
-        auto store = st::make_postgres_store(o, bench_keys(), sspr::common::make_system_random());
+        auto store = st::make_postgres_store(o, bench_keys(), bench_mac_key(),
+                                             sspr::common::make_system_random());
         if (!store) {
             std::printf("  cannot open: %s\n", store.error().message().c_str());
         } else {
