@@ -1,5 +1,6 @@
 #include "config/schema.hpp"
 
+#include "common/phone.hpp"
 #include "config/key_table.hpp"
 
 #include <algorithm>
@@ -108,6 +109,15 @@ enum_reader<std::string> language_names() {
     enum_reader<std::string> r;
     for (const auto l : supported_languages) {
         r.values.emplace_back(std::string(l), std::string(l));
+    }
+    return r;
+}
+
+/// delivery.sms.default_region: the regions whose dialling plan common/phone.hpp knows.
+enum_reader<std::string> phone_region_reader() {
+    enum_reader<std::string> r;
+    for (const auto region : common::phone_regions()) {
+        r.values.emplace_back(std::string(region), std::string(region));
     }
     return r;
 }
@@ -350,6 +360,9 @@ object_schema<delivery_config> delivery_schema() {
 
     object_schema<sms_config> sms;
     sms.key("enabled", &sms_config::enabled, bool_reader{}, "Send text messages.")
+        .key("default_region", &sms_config::default_region, phone_region_reader(),
+             "Region (ISO 3166-1 alpha-2) a number without country code is read in, for "
+             "sending and for the per-destination limits alike; default KR.")
         .key("url", &sms_config::url, text(2048),
              "https:// endpoint of the SMS provider; required when enabled.")
         .key("method", &sms_config::method,
@@ -525,11 +538,13 @@ constexpr bucket_default bucket_defaults[] = {
     {"texts", "Text messages sent per destination number.", 100},
     {"flow_starts_per_ip", "Resets started per client address.", 100000},
     {"flow_starts_per_user", "Resets started per user.", 100},
+    {"flow_starts_per_net", "Resets started per client network (IPv6 /48, IPv4 /24).", 100000},
 };
 
 enum_reader<throttle_key> throttle_keys() {
     return {{{"user", throttle_key::user},
              {"client_ip", throttle_key::client_ip},
+             {"client_net", throttle_key::client_net},
              {"destination", throttle_key::destination},
              {"flow", throttle_key::flow}}};
 }
@@ -559,7 +574,7 @@ object_schema<throttles_config> throttles_schema() {
         object_schema<throttle_bucket> bucket;
         bucket
             .key("key", &throttle_bucket::key, throttle_keys(),
-                 "What is counted: per user, client_ip, destination or flow.")
+                 "What is counted: per user, client_ip, client_net, destination or flow.")
             .key("limit", &throttle_bucket::limit, u_int{1, b.max_limit},
                  "Events allowed within the window.")
             .key("window", &throttle_bucket::window, d_s{1s, 30 * 24h},
@@ -585,7 +600,7 @@ object_schema<throttles_config> throttles_schema() {
     object_schema<throttle_bucket> extra;
     extra
         .required("key", &throttle_bucket::key, throttle_keys(),
-                  "What is counted: per user, client_ip, destination or flow.")
+                  "What is counted: per user, client_ip, client_net, destination or flow.")
         .required("limit", &throttle_bucket::limit, u_int{1, 100000},
                   "Events allowed within the window.")
         .required("window", &throttle_bucket::window, d_s{1s, 30 * 24h},

@@ -143,7 +143,7 @@ result<void> dispatcher::async_send(message msg, completion done) {
     if (const char* missing = missing_parameter(msg)) {
         return failure(error::invalid_message, missing);
     }
-    auto destination = normalise_destination(msg.via, msg.destination);
+    auto destination = normalise_destination(msg.via, msg.destination, options_.phone_region);
     if (!destination) {
         return destination.error();
     }
@@ -262,6 +262,7 @@ std::unique_ptr<sender> make_sender(const config::delivery_config& cfg, dispatch
     if (!clock || !random) {
         throw std::invalid_argument("delivery: a clock and a random source are required");
     }
+    options.phone_region = cfg.sms.default_region;
     dispatcher::channels transports;
     if (cfg.smtp.enabled) {
         auto client = std::make_shared<const smtp_client>(cfg.smtp, clock);
