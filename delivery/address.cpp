@@ -97,6 +97,15 @@ result<std::string> normalise_destination(channel via, std::string_view destinat
     return failure(error::invalid_message, "no channel");
 }
 
+bool valid_message_id(std::string_view id) noexcept {
+    if (id.empty() || id.size() > 64) {
+        return false;
+    }
+    return std::all_of(id.begin(), id.end(), [](char c) {
+        return is_alpha_digit(c) || c == '.' || c == '_' || c == '-';
+    });
+}
+
 std::string mask_destination(channel via, std::string_view destination) {
     if (via == channel::email) {
         const auto at = destination.rfind('@');

@@ -27,6 +27,10 @@ namespace sspr::delivery {
 [[nodiscard]] result<std::string> normalise_destination(channel via, std::string_view destination,
                                                         std::string_view phone_region);
 
+/// Whether `id` may be a message id: 1 to 64 of [A-Za-z0-9._-]. Ids end up in the Message-ID
+/// header, the MIME boundary and an HTTP header, so nothing else is ever let through.
+[[nodiscard]] bool valid_message_id(std::string_view id) noexcept;
+
 /// For log lines: "a***@example.org", "+*********5678". Takes a normalised destination.
 [[nodiscard]] std::string mask_destination(channel via, std::string_view destination);
 

@@ -54,21 +54,6 @@ const char* missing_parameter(const message& msg) {
     return "message kind not set";
 }
 
-// Ids end up in Message-ID and in an HTTP header: keep them to a safe alphabet.
-bool valid_id(std::string_view id) {
-    if (id.empty() || id.size() > 64) {
-        return false;
-    }
-    for (const char c : id) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                        (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-        if (!ok) {
-            return false;
-        }
-    }
-    return true;
-}
-
 std::string new_id(common::random& random) {
     std::array<std::byte, 16> bytes{};
     random.fill(bytes);
@@ -150,7 +135,7 @@ result<void> dispatcher::async_send(message msg, completion done) {
     msg.destination = std::move(*destination);
     if (msg.id.empty()) {
         msg.id = new_id(*random_);
-    } else if (!valid_id(msg.id)) {
+    } else if (!valid_message_id(msg.id)) {
         return failure(error::invalid_message, "message id must be 1-64 of [A-Za-z0-9._-]");
     }
     if (msg.params.when == std::chrono::system_clock::time_point{}) {
