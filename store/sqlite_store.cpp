@@ -5,9 +5,12 @@
 #include <sqlite3.h>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
+#include <charconv>
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
@@ -124,7 +127,20 @@ public:
                         "cannot open " + options.path + ": " + std::strerror(errno));
             return error::unavailable;
         }
+        // An existing file keeps whatever mode it has: one that group or others may read or
+        // write would let them read every row or forge one, so it is refused, not used. Checked
+        // on the descriptor opened, so the file checked is the file used.
+        struct stat st {};
+        const int stat_rc = ::fstat(fd, &st);
         ::close(fd);
+        if (stat_rc != 0) {
+            log_failure(name, "open", error::unavailable,
+                        "cannot stat " + options.path + ": " + std::strerror(errno));
+            return error::unavailable;
+        }
+        if (auto private_files = check_private(options.path, st); !private_files) {
+            return private_files.error();
+        }
 
         auto driver = std::unique_ptr<sqlite_driver>(new sqlite_driver(options));
         for (std::size_t i = 0; i < options.connections; ++i) {
@@ -247,6 +263,38 @@ private:
             }
             return fail(name_of_statement, db, rc);
         }
+    }
+
+    /// Refuses the database when it, or a -wal/-shm file beside it, grants group or others any
+    /// access. `db` is the database file's own stat.
+    static result<void> check_private(const std::string& path, const struct stat& db) {
+        const auto refuse = [](const std::string& file, mode_t mode) -> result<void> {
+            std::array<char, 8> digits{};
+            const auto end = std::to_chars(digits.data(), digits.data() + digits.size(),
+                                           static_cast<unsigned>(mode & 07777U), 8)
+                                 .ptr;
+            log_failure(name, "open", error::insecure_file,
+                        file + " has mode 0" + std::string(digits.data(), end) +
+                            ": group or others may access it; refused until it is private to "
+                            "ssprd (chmod 600 " +
+                            file + ")");
+            return error::insecure_file;
+        };
+        if (!S_ISREG(db.st_mode)) {
+            log_failure(name, "open", error::unavailable, path + " is not a regular file");
+            return error::unavailable;
+        }
+        if ((db.st_mode & 077U) != 0) {
+            return refuse(path, db.st_mode);
+        }
+        for (const char* suffix : {"-wal", "-shm"}) {
+            const std::string side = path + suffix;
+            struct stat st {};
+            if (::lstat(side.c_str(), &st) == 0 && (st.st_mode & 077U) != 0) {
+                return refuse(side, st.st_mode);
+            }
+        }
+        return {};
     }
 
     static error fail(std::string_view operation, sqlite3* db, int rc) {
