@@ -19,9 +19,7 @@ class secret {
 public:
     secret() = default;
     /// Takes over `value` and wipes what the move leaves behind in the caller's string.
-    explicit secret(std::string&& value) noexcept : value_(std::move(value)) {
-        wipe_string(value);
-    }
+    explicit secret(std::string&& value) noexcept : value_(std::move(value)) { wipe_string(value); }
     /// A copy: the caller keeps, and must wipe, its own string.
     explicit secret(const std::string& value) : value_(value) {}
     secret(const secret& other) = default;

@@ -209,7 +209,8 @@ object_schema<server_config> server_schema() {
     tls.required("certificate_file", &tls_files::certificate_file, readable_file(),
                  "PEM certificate chain the gateway presents, leaf first.")
         .required("key_file", &tls_files::key_file, private_key_file(),
-                  "PEM private key of the certificate; mode 0600 or 0400 (no access for group or others).")
+                  "PEM private key of the certificate; mode 0600 or 0400 (no access for group or "
+                  "others).")
         .key("min_version", &tls_files::min_version,
              enum_reader<tls_version>{
                  {{"TLSv1.2", tls_version::tls1_2}, {"TLSv1.3", tls_version::tls1_3}}},

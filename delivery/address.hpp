@@ -20,8 +20,7 @@ namespace sspr::delivery {
 /// "+82 10-1234.5678", "010-1234-5678" (region "KR") and "0082 10 1234 5678" all become
 /// "+821012345678". `region` reads numbers without a country code (delivery.sms.default_region).
 /// error::invalid_destination for anything that is not a number to send to.
-[[nodiscard]] result<std::string> normalise_phone(std::string_view number,
-                                                  std::string_view region);
+[[nodiscard]] result<std::string> normalise_phone(std::string_view number, std::string_view region);
 
 /// The normalised destination for the message's channel; `phone_region` as for normalise_phone.
 [[nodiscard]] result<std::string> normalise_destination(channel via, std::string_view destination,

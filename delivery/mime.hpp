@@ -41,9 +41,8 @@ struct mail_headers {
 /// of valid_message_id's alphabet, "@" and a domain of LDH labels, and `boundary` "=_" and at most
 /// 68 more of [A-Za-z0-9._-]. error::invalid_destination for a bad address, invalid_message for
 /// the rest.
-[[nodiscard]] result<common::secret> build_mime(const mail_headers& headers,
-                                                std::string_view text, std::string_view html,
-                                                std::string_view boundary);
+[[nodiscard]] result<common::secret> build_mime(const mail_headers& headers, std::string_view text,
+                                                std::string_view html, std::string_view boundary);
 
 /// A header value: as is when it is printable ASCII that cannot be mistaken for an encoded word,
 /// else RFC 2047 `=?UTF-8?B?…?=` words of at most 60 characters, split on character boundaries and

@@ -6,7 +6,6 @@
 #include "ldap/escape.hpp"
 #include "ldap/unicode_pwd.hpp"
 
-
 #include <atomic>
 #include <csignal>
 #include <charconv>

@@ -2,7 +2,6 @@
 
 #include "ldap/escape.hpp"
 
-
 #include <cstdint>
 
 namespace sspr::ldap {

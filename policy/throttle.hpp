@@ -175,10 +175,11 @@ struct throttle_subject {
 inline constexpr std::size_t min_key_bytes = 16;
 
 /// The store key of `bucket` for `subject`: "bucket:<name>|<kind>:<hex>", kind one of user, ip,
-/// net, dest, flow, and hex the HMAC-SHA-256 of "<kind>:<normalized subject part>" under `hmac_key`.
-/// Keys are keyed hashes so the store never holds a raw address, phone number, DN or flow id, and
-/// nobody without the key can test guesses against it; the bucket name stays readable so counters
-/// can be inspected and cleared per bucket. Changing the key starts every counter afresh.
+/// net, dest, flow, and hex the HMAC-SHA-256 of "<kind>:<normalized subject part>" under
+/// `hmac_key`. Keys are keyed hashes so the store never holds a raw address, phone number, DN or
+/// flow id, and nobody without the key can test guesses against it; the bucket name stays readable
+/// so counters can be inspected and cleared per bucket. Changing the key starts every counter
+/// afresh.
 [[nodiscard]] throttle_result<std::string> derive_key(const config::throttle_bucket& bucket,
                                                       const throttle_subject& subject,
                                                       const common::secret& hmac_key);

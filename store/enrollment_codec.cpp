@@ -225,8 +225,8 @@ result<sealed_enrollment> seal_enrollment(const enrollment& e, std::uint64_t ver
 
 namespace {
 
-using open_fn = std::function<result<common::secret>(std::string_view sealed,
-                                                     std::string_view field)>;
+using open_fn =
+    std::function<result<common::secret>(std::string_view sealed, std::string_view field)>;
 
 result<void> open_fields(const sealed_enrollment& row, std::string_view user_dn,
                          const open_fn& open_one, enrollment& out) {

@@ -40,8 +40,8 @@ void hmac_sha256(const unsigned char* key, std::size_t key_len, std::string_view
     unsigned int len = 0;
     if (key_len > static_cast<std::size_t>(std::numeric_limits<int>::max()) ||
         HMAC(EVP_sha256(), key, static_cast<int>(key_len),
-             reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len) ==
-            nullptr ||
+             reinterpret_cast<const unsigned char*>(data.data()), data.size(), out,
+             &len) == nullptr ||
         len != row_mac_bytes) {
         throw std::runtime_error("HMAC-SHA-256 failed");
     }

@@ -244,16 +244,16 @@ public:
             code.code_hash.size() > max_hash_length) {
             return error::invalid_argument;
         }
-        const code_columns columns{code.flow_id,
-                                   static_cast<std::int64_t>(code.method),
-                                   code.binding_hash,
-                                   code.code_hash,
-                                   ms(code.expires_at),
-                                   code.tries_left};
+        const code_columns columns{code.flow_id,        static_cast<std::int64_t>(code.method),
+                                   code.binding_hash,   code.code_hash,
+                                   ms(code.expires_at), code.tries_left};
         const auto mac = mac_->of(columns);
-        const std::array params{p_text(code.flow_id),       p_int(columns.method),
-                                p_blob(code.binding_hash),  p_blob(code.code_hash),
-                                p_int(columns.expires_at_ms), p_int(columns.tries_left),
+        const std::array params{p_text(code.flow_id),
+                                p_int(columns.method),
+                                p_blob(code.binding_hash),
+                                p_blob(code.code_hash),
+                                p_int(columns.expires_at_ms),
+                                p_int(columns.tries_left),
                                 p_blob(mac)};
         auto r = run(true, stmt::put_code, params);
         if (!r) {
@@ -295,13 +295,10 @@ public:
                                        ms(stored.expires_at),
                                        static_cast<std::int64_t>(stored.tries_left) - 1};
             const auto mac = mac_->of(columns);
-            const std::array params{p_text(flow_id),
-                                    p_int(columns.method),
-                                    p_int(columns.tries_left),
-                                    p_blob(mac),
-                                    p_int(stored.tries_left),
-                                    p_blob(current->mac),
-                                    p_int(ms(now))};
+            const std::array params{
+                p_text(flow_id), p_int(columns.method),    p_int(columns.tries_left),
+                p_blob(mac),     p_int(stored.tries_left), p_blob(current->mac),
+                p_int(ms(now))};
             auto r = run(true, stmt::take_try, params);
             if (!r) {
                 return r.error();
@@ -371,9 +368,10 @@ public:
         }
         const std::int64_t step = e.totp ? e.totp->last_used_step : -1;
         if (e.version == 0) {
-            const enrollment_columns columns{e.user_dn,     sealed->emails, sealed->phones,
-                                             sealed->totp,  step,           sealed->questions,
-                                             sealed->key_id, 1,             ms(now)};
+            const enrollment_columns columns{
+                e.user_dn, sealed->emails,    sealed->phones, sealed->totp,
+                step,      sealed->questions, sealed->key_id, 1,
+                ms(now)};
             const auto mac = mac_->of(columns);
             const std::array params{p_text(e.user_dn),
                                     p_blob(sealed->emails),
@@ -404,15 +402,12 @@ public:
             // The TOTP step only ever rises: a put based on a read from before a TOTP login must
             // not hand the used step back.
             const std::int64_t kept_step = std::max(current->cells[3].i, step);
-            const enrollment_columns columns{e.user_dn,
-                                             sealed->emails,
-                                             sealed->phones,
-                                             sealed->totp,
-                                             kept_step,
-                                             sealed->questions,
-                                             sealed->key_id,
-                                             static_cast<std::int64_t>(next_version),
-                                             ms(now)};
+            const enrollment_columns columns{
+                e.user_dn,      sealed->emails,
+                sealed->phones, sealed->totp,
+                kept_step,      sealed->questions,
+                sealed->key_id, static_cast<std::int64_t>(next_version),
+                ms(now)};
             const auto mac = mac_->of(columns);
             const std::array params{p_text(e.user_dn),
                                     p_int(static_cast<std::int64_t>(e.version)),
@@ -593,8 +588,8 @@ private:
         sql_row cells;
 
         [[nodiscard]] enrollment_columns columns(std::string_view user_dn) const {
-            return {user_dn,       cells[0].s, cells[1].s, cells[2].s, cells[3].i,
-                    cells[4].s,    cells[5].i, cells[6].i, cells[7].i};
+            return {user_dn,    cells[0].s, cells[1].s, cells[2].s, cells[3].i,
+                    cells[4].s, cells[5].i, cells[6].i, cells[7].i};
         }
         [[nodiscard]] std::string_view mac() const { return cells[8].s; }
     };
@@ -654,9 +649,8 @@ private:
 
     result<stored_code> decode_code(std::string_view flow_id, config::method method,
                                     sql_row& row) const {
-        const code_columns columns{flow_id,     static_cast<std::int64_t>(method),
-                                   row[0].s,    row[1].s,
-                                   row[2].i,    row[3].i};
+        const code_columns columns{
+            flow_id, static_cast<std::int64_t>(method), row[0].s, row[1].s, row[2].i, row[3].i};
         if (!mac_->matches(columns, row[4].s)) {
             return tampered("a code row fails its MAC");
         }
@@ -728,17 +722,15 @@ private:
             if (!sealed) {
                 return sealed.error();
             }
-            const enrollment_columns columns{dn,           sealed->emails, sealed->phones,
-                                             sealed->totp, row[4].i,       sealed->questions,
-                                             sealed->key_id, version,      row[8].i};
+            const enrollment_columns columns{
+                dn,       sealed->emails,    sealed->phones, sealed->totp,
+                row[4].i, sealed->questions, sealed->key_id, version,
+                row[8].i};
             const auto row_mac = mac.of(columns);
-            const std::array params{p_text(dn),
-                                    p_blob(sealed->emails),
-                                    p_blob(sealed->phones),
-                                    p_blob(sealed->totp),
-                                    p_blob(sealed->questions),
-                                    p_int(sealed->key_id),
-                                    p_blob(row_mac)};
+            const std::array params{
+                p_text(dn),           p_blob(sealed->emails),    p_blob(sealed->phones),
+                p_blob(sealed->totp), p_blob(sealed->questions), p_int(sealed->key_id),
+                p_blob(row_mac)};
             auto updated = exec("UPDATE enrollments SET emails = $2, phones = $3, totp = $4, "
                                 "questions = $5, key_id = $6, row_mac = $7 WHERE user_dn = $1",
                                 params);

@@ -320,8 +320,8 @@ private:
                                         std::span<const sql_param> params) {
         const auto text = sqlite_text(sql);
         sqlite3_stmt* raw = nullptr;
-        const int rc = sqlite3_prepare_v2(db, text.c_str(), static_cast<int>(text.size()), &raw,
-                                          nullptr);
+        const int rc =
+            sqlite3_prepare_v2(db, text.c_str(), static_cast<int>(text.size()), &raw, nullptr);
         const stmt_ptr st(raw);
         if (rc != SQLITE_OK) {
             return fail("migrate", db, rc);

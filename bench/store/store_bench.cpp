@@ -228,8 +228,8 @@ void memory_front(const settings& s) {
 void memory_sqlite(const settings& s, const std::string& dir) {
     st::sqlite_options o;
     o.path = dir + "/flood.db";
-    auto store = st::make_sqlite_store(o, bench_keys(), bench_mac_key(),
-                                       sspr::common::make_system_random());
+    auto store =
+        st::make_sqlite_store(o, bench_keys(), bench_mac_key(), sspr::common::make_system_random());
     if (!store) {
         std::printf("  sqlite: cannot open: %s\n", store.error().message().c_str());
         return;
@@ -381,7 +381,7 @@ int main(int argc, char** argv) {
         o.path = dir + (full ? "/full.db" : "/normal.db");
         o.synchronous_full = full;
         auto store = st::make_sqlite_store(o, bench_keys(), bench_mac_key(),
-                                       sspr::common::make_system_random());
+                                           sspr::common::make_system_random());
         if (!store) {
             std::printf("  cannot open: %s\n", store.error().message().c_str());
         } else {

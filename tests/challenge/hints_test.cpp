@@ -143,10 +143,12 @@ double chi_square_p(const std::vector<std::string>& a, const std::vector<std::st
 /// Accuracy, on the second halves, of the classifier that says "real" for a value seen more often
 /// among the first half of the real sample than among the first half of the fakes (a tie scores
 /// half a point): the best an attacker can do with this feature alone.
-double classifier_accuracy(const std::vector<std::string>& real, const std::vector<std::string>& fake) {
+double classifier_accuracy(const std::vector<std::string>& real,
+                           const std::vector<std::string>& fake) {
     const auto half = [](const std::vector<std::string>& v, bool second) {
         const auto mid = v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2);
-        return second ? std::vector<std::string>(mid, v.end()) : std::vector<std::string>(v.begin(), mid);
+        return second ? std::vector<std::string>(mid, v.end())
+                      : std::vector<std::string>(v.begin(), mid);
     };
     const auto train_real = count_of(half(real, false));
     const auto train_fake = count_of(half(fake, false));
@@ -213,16 +215,17 @@ void check_indistinguishable(const std::vector<sample>& real, const std::vector<
     }
 }
 
-// ---- a realistic population ----------------------------------------------------------------------
+// ---- a realistic population ---------------------------------------------------------------------
 
 const std::vector<std::string> given_names{
-    "minjun", "seoyeon", "jiho", "hayoon", "doyoon", "seojun", "jiwoo", "eunwoo", "yuna", "sumin",
-    "hyunwoo", "jiwon", "taeyang", "sora", "kyungmin", "daniel", "sarah", "james", "olivia", "wei",
-    "hiroshi", "priya", "anna", "mohammed", "lucas", "emma", "nguyen", "carlos", "ivan", "fatima"};
+    "minjun", "seoyeon", "jiho",    "hayoon", "doyoon",  "seojun", "jiwoo",    "eunwoo",
+    "yuna",   "sumin",   "hyunwoo", "jiwon",  "taeyang", "sora",   "kyungmin", "daniel",
+    "sarah",  "james",   "olivia",  "wei",    "hiroshi", "priya",  "anna",     "mohammed",
+    "lucas",  "emma",    "nguyen",  "carlos", "ivan",    "fatima"};
 const std::vector<std::string> family_names{
-    "kim", "lee", "park", "choi", "jung", "kang", "cho", "yoon", "jang", "lim", "han", "oh", "seo",
-    "shin", "kwon", "hwang", "ahn", "song", "yoo", "hong", "smith", "wang", "tanaka", "sharma",
-    "mueller", "garcia", "tran", "ivanov", "rossi", "ali"};
+    "kim",   "lee",  "park",   "choi",   "jung",    "kang",   "cho",  "yoon",   "jang",  "lim",
+    "han",   "oh",   "seo",    "shin",   "kwon",    "hwang",  "ahn",  "song",   "yoo",   "hong",
+    "smith", "wang", "tanaka", "sharma", "mueller", "garcia", "tran", "ivanov", "rossi", "ali"};
 
 struct person {
     std::string given;
@@ -255,8 +258,8 @@ person make_person(std::mt19937_64& rng) {
 
 /// A local part as people choose it for a personal mailbox.
 std::string personal_local(const person& p, std::mt19937_64& rng) {
-    static const std::vector<std::string> words{"happy", "blue", "star", "moon", "coffee", "sky",
-                                                "tiger", "cool", "sunny", "dream"};
+    static const std::vector<std::string> words{"happy", "blue",  "star", "moon",  "coffee",
+                                                "sky",   "tiger", "cool", "sunny", "dream"};
     std::uniform_int_distribution<int> style(0, 4);
     std::uniform_int_distribution<std::size_t> w(0, words.size() - 1);
     std::uniform_int_distribution<int> number(1, 9999);
@@ -465,8 +468,7 @@ TEST_CASE("hints: 1,000 fake phone hints cannot be told from 1,000 real ones", "
     check_indistinguishable(real, fake);
 }
 
-TEST_CASE("hints: the statistics used above do tell different distributions apart",
-          "[challenge]") {
+TEST_CASE("hints: the statistics used above do tell different distributions apart", "[challenge]") {
     // The checks must be able to fail: hints that always show the organisation's domain, as the
     // earlier fakes did, are told from real ones at once.
     std::mt19937_64 rng(7);

@@ -194,10 +194,10 @@ TEST_CASE("mime: an ASCII display name is quoted, a Korean one encoded", "[deliv
 }
 
 TEST_CASE("mime: an address that is not one plain addr-spec never reaches a header", "[delivery]") {
-    for (const char* bad : {"alice@example.org\r\nBcc: eve@evil.example",
-                            "alice@example.org\nBcc: eve@evil.example",
-                            "alice@example.org, eve@evil.example", "alice@example.org,eve@evil.example",
-                            "Alice <alice@example.org>", "alice@example.org ", "", "alice"}) {
+    for (const char* bad :
+         {"alice@example.org\r\nBcc: eve@evil.example", "alice@example.org\nBcc: eve@evil.example",
+          "alice@example.org, eve@evil.example", "alice@example.org,eve@evil.example",
+          "Alice <alice@example.org>", "alice@example.org ", "", "alice"}) {
         INFO(bad);
         auto h = sample_headers("s");
         h.to = bad;
@@ -221,7 +221,10 @@ TEST_CASE("mime: a message id or boundary with unsafe characters is refused", "[
         REQUIRE_FALSE(r.has_value());
         CHECK(r.error().is(sspr::delivery::error::invalid_message));
     }
-    for (const char* bad : {"", "b1", "=_b\r\nX-Injected: 1", "=_b\"", "=_" "0123456789012345678901234567890123456789012345678901234567890123456789"}) {
+    for (const char* bad :
+         {"", "b1", "=_b\r\nX-Injected: 1", "=_b\"",
+          "=_"
+          "0123456789012345678901234567890123456789012345678901234567890123456789"}) {
         INFO(bad);
         const auto r = build_mime(sample_headers("s"), "t", "h", bad);
         REQUIRE_FALSE(r.has_value());

@@ -118,8 +118,7 @@ TEST_CASE("crypto: the sealed format is version, key id, nonce, ciphertext, tag"
     sspr::fakes::fake_random random; // nonce 00 01 .. 0b
     // The tag was computed with Python's cryptography AESGCM over the authenticated data
     // "ssprd-store-v1" | header | len "emails" | "emails" | len DN | DN | version 7 (8 bytes).
-    const auto sealed =
-        crypto::seal(keys, random, "hello", "uid=alice,dc=x", "emails", 7).value();
+    const auto sealed = crypto::seal(keys, random, "hello", "uid=alice,dc=x", "emails", 7).value();
     CHECK(hex(sealed) == "02"                                 // format version
                          "d33988e3"                           // key id
                          "000102030405060708090a0b"           // nonce
@@ -159,8 +158,7 @@ TEST_CASE("crypto: format 1 values open only through open_legacy, format 2 only 
     }
     sspr::fakes::fake_random random;
     const auto current = crypto::seal(keys, random, "hello", "uid=alice,dc=x", "emails", 1).value();
-    CHECK(crypto::open_legacy(keys, current, "uid=alice,dc=x", "emails").error() ==
-          error::corrupt);
+    CHECK(crypto::open_legacy(keys, current, "uid=alice,dc=x", "emails").error() == error::corrupt);
     // Only the format byte changed: the data authenticated differs, so the tag fails.
     auto relabelled = current;
     relabelled[0] = '\x01';
@@ -180,7 +178,8 @@ TEST_CASE("crypto: sealing the same value twice gives different ciphertexts", "[
 TEST_CASE("crypto: changing any byte of a sealed value makes it fail", "[store]") {
     const crypto::keyring keys(filled(0x11));
     sspr::fakes::fake_random random;
-    const auto sealed = crypto::seal(keys, random, "+82 10 1234 5678", "uid=a", "phones", 1).value();
+    const auto sealed =
+        crypto::seal(keys, random, "+82 10 1234 5678", "uid=a", "phones", 1).value();
     for (std::size_t i = 0; i < sealed.size(); ++i) {
         INFO("byte " << i);
         auto bad = sealed;

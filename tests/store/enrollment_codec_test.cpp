@@ -112,12 +112,10 @@ TEST_CASE("enrollment codec: a sealed enrolment opens back, and each field is se
     CHECK(open_enrollment(row, "uid=bob,dc=x", 4, keys, elsewhere).error() == error::corrupt);
     auto swapped = row;
     std::swap(swapped.emails, swapped.phones);
-    CHECK(open_enrollment(swapped, "uid=alice,dc=x", 4, keys, elsewhere).error() ==
-          error::corrupt);
+    CHECK(open_enrollment(swapped, "uid=alice,dc=x", 4, keys, elsewhere).error() == error::corrupt);
     // Sealed for version 4: as version 3 or 5 of the row it does not open.
     CHECK(open_enrollment(row, "uid=alice,dc=x", 3, keys, elsewhere).error() == error::corrupt);
     CHECK(open_enrollment(row, "uid=alice,dc=x", 5, keys, elsewhere).error() == error::corrupt);
     // Nor as a legacy (format 1) row.
-    CHECK(open_legacy_enrollment(row, "uid=alice,dc=x", keys, elsewhere).error() ==
-          error::corrupt);
+    CHECK(open_legacy_enrollment(row, "uid=alice,dc=x", keys, elsewhere).error() == error::corrupt);
 }

@@ -31,9 +31,9 @@ TEST_CASE("store factory: no backend, no keys, no random or a short MAC key is i
     sspr::config::store_config cfg;
     cfg.sqlite_path = scratch.dir() + "/configured.db";
     cfg.backend = sspr::config::store_backend::invalid;
-    CHECK(make_state_store(cfg, default_keys(), default_mac_key(),
-                           sspr::common::make_system_random())
-              .error() == error::invalid_argument);
+    CHECK(
+        make_state_store(cfg, default_keys(), default_mac_key(), sspr::common::make_system_random())
+            .error() == error::invalid_argument);
     cfg.backend = sspr::config::store_backend::sqlite;
     CHECK(make_state_store(cfg, nullptr, default_mac_key(), sspr::common::make_system_random())
               .error() == error::invalid_argument);

@@ -196,8 +196,8 @@ TEMPLATE_TEST_CASE("store: migration 3 re-seals enrolments with their version an
     CHECK(read.totp->last_used_step == 100);
     for (const std::string column : {"emails", "phones", "totp", "questions"}) {
         INFO(column);
-        const auto blob = backend.query_bytes("SELECT " + column + " FROM enrollments" +
-                                              user_where(alice));
+        const auto blob =
+            backend.query_bytes("SELECT " + column + " FROM enrollments" + user_where(alice));
         CHECK(static_cast<unsigned char>(blob.at(0)) == crypto::format_version);
     }
     CHECK(backend.query_bytes("SELECT row_mac FROM enrollments" + user_where(alice)).size() == 32);
@@ -367,8 +367,7 @@ TEMPLATE_TEST_CASE("store: an older sealed value of the same user put back reads
     const std::string dn = "uid=alice,dc=x";
     auto e = sample_enrollment(dn);
     ok(store->put_enrollment(e, t0));
-    const auto old_phones =
-        backend.query_bytes("SELECT phones FROM enrollments" + user_where(dn));
+    const auto old_phones = backend.query_bytes("SELECT phones FROM enrollments" + user_where(dn));
     const auto old_mac = backend.query_bytes("SELECT row_mac FROM enrollments" + user_where(dn));
     // The user replaces a lost phone.
     e = ok(store->get_enrollment(dn));
@@ -407,7 +406,7 @@ TEMPLATE_TEST_CASE("store: another user's whole sealed enrolment swapped in read
     CHECK(ok(store->get_enrollment(mallory)).phones == m.phones);
 }
 
-// ---- encryption at rest// ---- encryption at rest -------------------------------------------------------------------------
+// ---- encryption at rest -------------------------------------------------------------------------
 
 TEMPLATE_TEST_CASE("store: enrolment fields are sealed at rest under the active key id", "[store]",
                    SQL_BACKENDS) {

@@ -498,7 +498,8 @@ TEST_CASE("directory: short and long passwords reach the directory intact throug
     }
 }
 
-TEST_CASE("directory: OpenLDAP userPassword replace sends the password as given", "[ldap][integration]") {
+TEST_CASE("directory: OpenLDAP userPassword replace sends the password as given",
+          "[ldap][integration]") {
     const auto s = testing::servers().at(0);
     auto cfg = testing::config_for(s);
     cfg.openldap_reset = ldap::openldap_reset_mode::replace_user_password;

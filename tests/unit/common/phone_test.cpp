@@ -69,15 +69,14 @@ TEST_CASE("phone: an international prefix that could be read two ways takes the 
 }
 
 TEST_CASE("phone: what cannot be sent to safely is refused", "[common]") {
-    for (const char* bad :
-         {"", "+", "abc", "010-1234-567x", "+82 10_1234_5678", "++821012345678",
-          "+999 1234 5678",       // no such country code
-          "+1 415 555 267",       // North American numbers have ten digits
-          "+82 10 123",           // too short for Korea
-          "+82 10 1234 5678 9012", // too long for Korea
-          "+1234567890123456",    // more than 15 digits
-          "010-1234",             // too short a national number
-          "00 999 1234"}) {       // abroad, to nowhere
+    for (const char* bad : {"", "+", "abc", "010-1234-567x", "+82 10_1234_5678", "++821012345678",
+                            "+999 1234 5678",        // no such country code
+                            "+1 415 555 267",        // North American numbers have ten digits
+                            "+82 10 123",            // too short for Korea
+                            "+82 10 1234 5678 9012", // too long for Korea
+                            "+1234567890123456",     // more than 15 digits
+                            "010-1234",              // too short a national number
+                            "00 999 1234"}) {        // abroad, to nowhere
         INFO(bad);
         CHECK_FALSE(to_e164(bad, "KR").has_value());
     }

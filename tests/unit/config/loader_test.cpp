@@ -206,8 +206,8 @@ TEST_CASE("loader: further throttle buckets are named after the counter they cou
         const auto defaults = load(document::minimal().text());
         REQUIRE(defaults);
         const auto& d = defaults->value.throttles.buckets;
-        const auto net = std::find_if(d.begin(), d.end(),
-                                      [](const auto& b) { return b.name == "flow_starts_per_net"; });
+        const auto net = std::find_if(
+            d.begin(), d.end(), [](const auto& b) { return b.name == "flow_starts_per_net"; });
         REQUIRE(net != d.end());
         CHECK(net->key == throttle_key::client_net);
         CHECK(net->limit == 200);

@@ -105,7 +105,8 @@ TEST_CASE("ad_unicode_pwd: the encoded password is a secret and modifications ne
           "[ldap]") {
     // Wiped when it dies (common::secret), instead of a std::string the caller had to remember to
     // wipe, and whose moves left copies of short values behind.
-    static_assert(std::is_same_v<decltype(ad_unicode_pwd("x")), std::optional<sspr::common::secret>>);
+    static_assert(
+        std::is_same_v<decltype(ad_unicode_pwd("x")), std::optional<sspr::common::secret>>);
     // A modification views the caller's buffer: building one makes no unwiped copy of a password.
     static_assert(std::is_same_v<decltype(sspr::ldap::detail::modification::values),
                                  std::vector<std::string_view>>);

@@ -432,8 +432,8 @@ TEST_CASE("normalize_destination: mail sub-addresses count as the mailbox they r
         CHECK(normalize_destination(spelling, "KR").value() == "alice@example.org");
     }
     // Gmail also ignores dots and answers to googlemail.com.
-    for (const char* spelling : {"jdoe@gmail.com", "j.doe@gmail.com", "J.D.o.e+x@GMail.com",
-                                 "j.doe@googlemail.com"}) {
+    for (const char* spelling :
+         {"jdoe@gmail.com", "j.doe@gmail.com", "J.D.o.e+x@GMail.com", "j.doe@googlemail.com"}) {
         INFO(spelling);
         CHECK(normalize_destination(spelling, "KR").value() == "jdoe@gmail.com");
     }
@@ -644,9 +644,9 @@ TEST_CASE("keys_to_clear_on_success: the user's counters, never the address's", 
     c.buckets.push_back(bucket("validations_per_flow", cfg::throttle_key::flow, 3, 15min, 0s));
     const auto set = make_bucket_set(c).value();
     const std::string dn = "CN=Alice,OU=Staff,DC=example,DC=org";
-    const std::vector<std::string> destinations{
-        "alice@example.org", "ALICE+x@example.org", "+1 555 010 0199", "not a destination",
-        "010-1234-5678",     "+82 10 1234 5678"};
+    const std::vector<std::string> destinations{"alice@example.org", "ALICE+x@example.org",
+                                                "+1 555 010 0199",   "not a destination",
+                                                "010-1234-5678",     "+82 10 1234 5678"};
     const auto keys =
         keys_to_clear_on_success(set, dn, destinations, "f-1", test_key(), "KR").value();
 
