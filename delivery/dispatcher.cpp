@@ -171,7 +171,7 @@ result<void> dispatcher::async_send(message msg, completion done) {
     return {};
 }
 
-void dispatcher::deliver(message& msg, const completion& done) {
+void dispatcher::deliver(message& msg, completion& done) {
     auto& count = counters_for(msg.via);
     const attempt_fn& transport = msg.via == channel::email ? transports_.email : transports_.sms;
     const std::string masked = mask_destination(msg.via, msg.destination);

@@ -73,7 +73,7 @@ private:
         std::atomic<std::uint64_t> retried{0};
     };
 
-    void deliver(message& msg, const completion& done);
+    void deliver(message& msg, completion& done);
     /// Sleeps for `d` unless stopping; false when woken by stopping.
     bool wait_backoff(std::chrono::milliseconds d);
     counters& counters_for(channel via) noexcept;
