@@ -42,6 +42,19 @@ struct server_config {
     std::vector<std::string> allowed_origins;
     seconds request_timeout{30};
     std::size_t max_body_bytes = 64 * 1024;
+    /// Threads running the connections (TLS, parsing); 0 = one per core.
+    unsigned io_threads = 0;
+    /// Threads for the blocking work of requests (directory, store, argon2id).
+    unsigned workers = 8;
+    /// Requests waiting for a worker; one more is answered 503 at once instead of queueing.
+    std::size_t max_queued = 256;
+    /// Open connections; one more is closed as soon as it is accepted.
+    std::size_t max_connections = 1024;
+    /// Longest time a client may take to send the request line and headers (slow headers) and
+    /// to finish the TLS handshake. At most request_timeout.
+    seconds header_timeout{10};
+    /// How long a kept-alive connection may wait for its next request.
+    seconds idle_timeout{60};
 };
 
 // ---- directory --------------------------------------------------------------------------------

@@ -231,7 +231,20 @@ object_schema<server_config> server_schema() {
         .key("request_timeout", &server_config::request_timeout, d_s{1s, 5min},
              "Longest time a client may take to send a request.")
         .key("max_body_bytes", &server_config::max_body_bytes,
-             size{1024, std::int64_t{16} * 1024 * 1024}, "Largest request body accepted.");
+             size{1024, std::int64_t{16} * 1024 * 1024}, "Largest request body accepted.")
+        .key("io_threads", &server_config::io_threads, u_int{0, 64},
+             "Threads that run the connections (TLS, HTTP parsing); 0: one per core.")
+        .key("workers", &server_config::workers, u_int{1, 256},
+             "Threads for the blocking work of requests (directory, store, security answers).")
+        .key("max_queued", &server_config::max_queued, size{1, 65536},
+             "Requests waiting for a worker; one more is answered 503 at once.")
+        .key("max_connections", &server_config::max_connections, size{1, 100000},
+             "Open client connections; one more is closed as soon as it is accepted.")
+        .key("header_timeout", &server_config::header_timeout, d_s{1s, 5min},
+             "Longest time a client may take for the TLS handshake and for the request line and "
+             "headers; at most request_timeout.")
+        .key("idle_timeout", &server_config::idle_timeout, d_s{1s, 1h},
+             "How long a kept-alive connection may wait for its next request.");
     return s;
 }
 
