@@ -534,7 +534,7 @@ class Gateway:
     """One `ssprd serve` process with its own temporary directory, CA, keys and config."""
 
     def __init__(self, name="gw", directory=None, store="sqlite", overrides=None,
-                 keys_from=None, workdir=None):
+                 keys_from=None, workdir=None, port=None):
         self.env = testenv_or_skip()
         self.ssprd = ssprd_binary()
         self.name = name
@@ -543,8 +543,9 @@ class Gateway:
         self.overrides = overrides or {}
         self.own_workdir = workdir is None
         self.workdir = workdir or tempfile.mkdtemp(prefix=f"ssprd-{name}-")
+        os.makedirs(self.workdir, exist_ok=True)
         os.chmod(self.workdir, 0o700)
-        self.port = free_port()
+        self.port = port or free_port()
         self.host = "127.0.0.1"
         if keys_from is not None:
             # Instances that share a store share its keys (and trust one CA for simplicity).
