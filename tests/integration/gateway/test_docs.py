@@ -24,10 +24,9 @@ PROBLEM_HPP = os.path.join(ROOT, "flows", "problem.hpp")
 METHODS = ("get", "post", "put", "delete", "patch", "options", "head")
 
 try:
-    import yaml  # noqa: F401
-    HAVE_YAML = True
+    import yaml
 except ImportError:
-    HAVE_YAML = False
+    yaml = None
 
 
 def read(path):
@@ -104,8 +103,7 @@ class DocsTest(unittest.TestCase):
         cls.spec_text = read(OPENAPI)
         cls.endpoints_md = md_endpoints(cls.md)
         cls.endpoints_api, cls.codes_api = openapi_structural(cls.spec_text)
-        if HAVE_YAML:
-            import yaml
+        if yaml is not None:
             cls.spec = yaml.safe_load(cls.spec_text)
         else:
             cls.spec = None

@@ -13,7 +13,6 @@ import os
 import random
 import statistics
 import sys
-import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402

@@ -12,7 +12,6 @@ fresh HMAC key, so earlier runs do not count.
 import os
 import subprocess
 import sys
-import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402

@@ -8,14 +8,12 @@ sends half a request line is cut off after server.header_timeout.
 
   python3 test_protocol.py SSPRD [--directory openldap|ad]
 """
-import json
 import os
 import re
 import socket
 import ssl
 import sys
 import time
-import unittest
 import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))

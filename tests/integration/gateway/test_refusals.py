@@ -17,7 +17,6 @@ import os
 import shutil
 import sys
 import tempfile
-import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
@@ -69,9 +68,9 @@ class RefusalsTest(harness.GatewayTestCase):
         self.assertTrue(body["detail"], r.describe())
         self.assertNotIn(password, r.body.decode("utf-8", "replace"),
                          "the refusal must not repeat the password")
+        # (No bind with the refused password: three wrong binds would lock the account.)
         self.assertTrue(self.dir.can_bind(login, still),
                         f"after {code} the old password must still work")
-        self.assertFalse(self.dir.can_bind(login, password))
 
     def test_refusals_on_reset_and_change(self):
         initial = self.env.user_password
