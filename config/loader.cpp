@@ -276,6 +276,11 @@ load_result load_text(std::string_view yaml, const std::string& file_name,
         if (root.IsMap()) {
             detail::check_relations(c, ctx);
         }
+        if (root.IsMap() && !ctx.has_errors() && options.semantic_checks) {
+            for (const auto& p : options.semantic_checks(c)) {
+                ctx.error(ctx.position_of(p.path), p.path, p.message, false);
+            }
+        }
     } catch (const YAML::Exception& e) {
         // Every access above checks the node's type first; this is a last line, not a path.
         ctx.error(e.mark, "yaml", e.msg);

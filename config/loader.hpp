@@ -33,6 +33,12 @@ struct file_content {
     common::secret content; // empty unless status.error is empty
 };
 
+/// A problem found by a check made above config/ (see load_options::semantic_checks).
+struct semantic_problem {
+    std::string path; // key path, e.g. "password.banned_terms[1]"
+    std::string message;
+};
+
 /// How the loader reaches the file system and the environment. The defaults are the real ones;
 /// tests put fakes in so that they can check every rule without files or variables.
 struct load_options {
@@ -43,6 +49,10 @@ struct load_options {
     std::function<file_status(const std::string& path)> check_file;
     /// Looks up an environment variable for `${NAME}` in paths.
     std::function<std::optional<std::string>(const std::string& name)> getenv;
+    /// Checks that need the libraries built from the configuration (policy::preflight: password
+    /// rules, throttle buckets, scope rules). Run once every key read cleanly; each problem is an
+    /// error at its key's place. Empty: none (config/'s own unit tests).
+    std::function<std::vector<semantic_problem>(const config&)> semantic_checks;
 };
 
 /// The real file system and environment.

@@ -944,13 +944,9 @@ private:
                   "shorter than min_length (" + std::to_string(p.min_length) + ")",
                   {"password.min_length"});
         }
-        for (std::size_t i = 0; i < p.banned_terms.size(); ++i) {
-            if (p.banned_terms[i].size() < 4) {
-                error(at("password.banned_terms", i),
-                      "too short to ban: at least 4 characters (shorter terms would match too "
-                      "many good passwords)");
-            }
-        }
+        // Banned terms are checked by the password checker itself (policy::preflight, run by
+        // the loader through load_options::semantic_checks): in code points after NFKC, as the
+        // daemon counts them, not in bytes.
     }
 
     void notifications() {

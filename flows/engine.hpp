@@ -208,14 +208,23 @@ public:
                                                     std::string_view token,
                                                     std::string_view method_id);
 
+    /// When the gateway may answer a request of `ctx` at the earliest, whatever its outcome:
+    /// ctx.received + start_floor + a random jitter up to start_jitter. Applied to every step
+    /// whose timing could tell a real account from a stand-in (reset/unlock start, challenge and
+    /// verify; password change; enrolment sign-in).
+    [[nodiscard]] std::chrono::steady_clock::time_point
+    respond_not_before(const request_context& ctx) const;
+
     // ---- operations ----
     /// Asks the directory (a lookup) and the store (a read) whether they answer.
     [[nodiscard]] health check_health();
     /// Deletes expired store rows (one batch); returns how many went.
     std::size_t purge_expired();
 
-private:
+    /// The state behind the calls (flows/engine_impl.hpp); opaque outside flows/.
     struct impl;
+
+private:
     std::unique_ptr<impl> impl_;
 };
 

@@ -6,6 +6,7 @@
 //   ssprd breached verify FILE              check a lookup file end to end
 #include "config/check_config.hpp"
 #include "policy/breached.hpp"
+#include "policy/preflight.hpp"
 
 #include <boost/program_options.hpp>
 
@@ -58,7 +59,9 @@ int main(int argc, char** argv) {
             std::cerr << usage;
             return 2;
         }
-        return sspr::config::run_check_config(argv[2], std::cout, std::cerr);
+        // The same checks the daemon's start-up and reload make (policy::preflight).
+        return sspr::config::run_check_config(argv[2], std::cout, std::cerr,
+                                              sspr::policy::with_preflight());
     }
     if (command == "breached") {
         const std::string_view sub = argc > 2 ? argv[2] : "";

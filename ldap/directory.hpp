@@ -65,6 +65,15 @@ public:
     /// several do. The login is escaped per RFC 4515; a login that is not UTF-8 matches nobody.
     [[nodiscard]] virtual result<std::optional<user_entry>> find_user(std::string_view login) = 0;
 
+    /// The entry at `dn` (found before) read afresh, with the same attributes as find_user: flows
+    /// keep only the DN between steps and re-read the user at each one, so group changes, a lock
+    /// or a disabled account take effect mid-flow. Nothing when the entry no longer exists.
+    [[nodiscard]] virtual result<std::optional<user_entry>> read_user(std::string_view dn) = 0;
+
+    /// Whether the entry at `dn` matches the LDAP `filter` (a base-scope search): how the flows
+    /// evaluate the policy's rule filters. A filter the directory rejects is an error, not false.
+    [[nodiscard]] virtual result<bool> matches(std::string_view dn, std::string_view filter) = 0;
+
     /// Fresh account state of an entry found before.
     [[nodiscard]] virtual result<account_state> state_of(std::string_view dn) = 0;
 

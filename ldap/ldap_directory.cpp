@@ -103,12 +103,8 @@ public:
             if (tmpl.empty()) {
                 tmpl = ad ? ad_default_filter : openldap_default_filter;
             }
-            std::vector<std::string> attrs = ad ? ad_state_attributes : openldap_state_attributes;
-            attrs.insert(attrs.end(), {ad ? "sAMAccountName" : "uid", "displayName", "cn"});
-            attrs.insert(attrs.end(), cfg_.mail_attributes.begin(), cfg_.mail_attributes.end());
-            attrs.insert(attrs.end(), cfg_.mobile_attributes.begin(), cfg_.mobile_attributes.end());
             auto found = c.search(operation_kind::search, user_base(), LDAP_SCOPE_SUBTREE,
-                                  expand_filter(tmpl, login), attrs, 2);
+                                  expand_filter(tmpl, login), user_attributes(ad), 2);
             if (!found) {
                 return found.error();
             }
@@ -118,27 +114,45 @@ public:
             if (found->size() > 1) {
                 return failure(error::ambiguous_user, "more than one entry matches the login");
             }
-            const entry& e = found->front();
-            user_entry user;
-            user.dn = e.dn;
-            user.login = e.first(ad ? "sAMAccountName" : "uid");
-            user.display_name = e.first("displayName");
-            if (user.display_name.empty()) {
-                user.display_name = e.first("cn");
-            }
-            for (const auto& a : cfg_.mail_attributes) {
-                if (const auto* v = e.values(a)) {
-                    user.mail.insert(user.mail.end(), v->begin(), v->end());
+            return std::optional<user_entry>(user_from(found->front(), ad));
+        });
+    }
+
+    result<std::optional<user_entry>> read_user(std::string_view dn) override {
+        if (dn.empty() || !is_valid_utf8(dn)) {
+            return std::optional<user_entry>{};
+        }
+        return with_service([&](connection& c) -> result<std::optional<user_entry>> {
+            const bool ad = is_ad(c);
+            auto found = c.search(operation_kind::search, std::string(dn), LDAP_SCOPE_BASE,
+                                  "(objectClass=*)", user_attributes(ad), 1);
+            if (!found) {
+                if (found.error().is(error::no_such_object)) {
+                    return std::optional<user_entry>{};
                 }
+                return found.error();
             }
-            for (const auto& a : cfg_.mobile_attributes) {
-                if (const auto* v = e.values(a)) {
-                    user.mobile.insert(user.mobile.end(), v->begin(), v->end());
+            if (found->empty()) {
+                return std::optional<user_entry>{};
+            }
+            return std::optional<user_entry>(user_from(found->front(), ad));
+        });
+    }
+
+    result<bool> matches(std::string_view dn, std::string_view filter) override {
+        if (dn.empty() || filter.empty()) {
+            return false;
+        }
+        return with_service([&](connection& c) -> result<bool> {
+            auto found = c.search(operation_kind::search, std::string(dn), LDAP_SCOPE_BASE,
+                                  std::string(filter), {"1.1"}, 1);
+            if (!found) {
+                if (found.error().is(error::no_such_object)) {
+                    return false;
                 }
+                return found.error();
             }
-            user.state = ad ? ad_state(e) : openldap_state(e);
-            user.admin_count = ad && e.first("adminCount") == "1";
-            return std::optional<user_entry>(std::move(user));
+            return !found->empty();
         });
     }
 
@@ -361,6 +375,39 @@ private:
             return failure(error::invalid_password_encoding, "new password is not valid UTF-8");
         }
         return {};
+    }
+
+    // --- user entries ----------------------------------------------------------------------------
+
+    std::vector<std::string> user_attributes(bool ad) const {
+        std::vector<std::string> attrs = ad ? ad_state_attributes : openldap_state_attributes;
+        attrs.insert(attrs.end(), {ad ? "sAMAccountName" : "uid", "displayName", "cn"});
+        attrs.insert(attrs.end(), cfg_.mail_attributes.begin(), cfg_.mail_attributes.end());
+        attrs.insert(attrs.end(), cfg_.mobile_attributes.begin(), cfg_.mobile_attributes.end());
+        return attrs;
+    }
+
+    user_entry user_from(const entry& e, bool ad) const {
+        user_entry user;
+        user.dn = e.dn;
+        user.login = e.first(ad ? "sAMAccountName" : "uid");
+        user.display_name = e.first("displayName");
+        if (user.display_name.empty()) {
+            user.display_name = e.first("cn");
+        }
+        for (const auto& a : cfg_.mail_attributes) {
+            if (const auto* v = e.values(a)) {
+                user.mail.insert(user.mail.end(), v->begin(), v->end());
+            }
+        }
+        for (const auto& a : cfg_.mobile_attributes) {
+            if (const auto* v = e.values(a)) {
+                user.mobile.insert(user.mobile.end(), v->begin(), v->end());
+            }
+        }
+        user.state = ad ? ad_state(e) : openldap_state(e);
+        user.admin_count = ad && e.first("adminCount") == "1";
+        return user;
     }
 
     // --- account state ---------------------------------------------------------------------------

@@ -40,6 +40,21 @@ inline constexpr std::size_t max_list_limit = 10000;
     return timestamp(std::chrono::milliseconds(v));
 }
 
+// These values are written to the database as integers (flow kind and state) and as bit positions
+// (methods_used): renumbering any of them would silently reinterpret every stored row.
+static_assert(static_cast<int>(flow_kind::reset) == 1 && static_cast<int>(flow_kind::unlock) == 2 &&
+              static_cast<int>(flow_kind::change) == 3 && static_cast<int>(flow_kind::enroll) == 4);
+static_assert(static_cast<int>(flow_state::started) == 1 &&
+              static_cast<int>(flow_state::challenged) == 2 &&
+              static_cast<int>(flow_state::verified) == 3 &&
+              static_cast<int>(flow_state::completed) == 4 &&
+              static_cast<int>(flow_state::failed) == 5 &&
+              static_cast<int>(flow_state::cancelled) == 6);
+static_assert(static_cast<int>(config::method::email) == 1 &&
+              static_cast<int>(config::method::sms) == 2 &&
+              static_cast<int>(config::method::totp) == 3 &&
+              static_cast<int>(config::method::questions) == 4);
+
 [[nodiscard]] inline bool valid_kind(std::int64_t v) noexcept {
     return v >= static_cast<std::int64_t>(flow_kind::reset) &&
            v <= static_cast<std::int64_t>(flow_kind::enroll);

@@ -9,6 +9,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,31 @@ public:
             }
         }
         return std::optional<ldap::user_entry>{};
+    }
+
+    ldap::result<std::optional<ldap::user_entry>> read_user(std::string_view dn) override {
+        const std::lock_guard lock(mutex_);
+        if (fail_) {
+            return ldap::failure(*fail_);
+        }
+        const auto it = users_.find(std::string(dn));
+        if (it == users_.end()) {
+            return std::optional<ldap::user_entry>{};
+        }
+        return std::optional<ldap::user_entry>(it->second.entry);
+    }
+
+    /// The fake knows filters only as the strings set_matches() recorded for an entry.
+    ldap::result<bool> matches(std::string_view dn, std::string_view filter) override {
+        const std::lock_guard lock(mutex_);
+        if (fail_) {
+            return ldap::failure(*fail_);
+        }
+        return matching_.contains({std::string(dn), std::string(filter)});
+    }
+    void set_matches(const std::string& dn, const std::string& filter) {
+        const std::lock_guard lock(mutex_);
+        matching_.insert({dn, filter});
     }
 
     ldap::result<ldap::account_state> state_of(std::string_view dn) override {
@@ -158,6 +184,8 @@ public:
     }
 
 private:
+    std::set<std::pair<std::string, std::string>> matching_; // guarded by mutex_
+
     ldap::result<user*> lookup(std::string_view dn) {
         if (fail_) {
             return ldap::failure(*fail_);

@@ -79,6 +79,39 @@ TEST_CASE("directory: finds a user by login with mail, mobile and state", "[ldap
     CHECK(alice.dn.find(f.ad() ? "CN=Alice Example" : "uid=alice") != std::string::npos);
 }
 
+TEST_CASE("directory: read_user re-reads an entry by DN; matches evaluates a filter on it",
+          "[ldap][integration]") {
+    fixture f(pick_server());
+    INFO("server: " << f.s.name);
+    const auto alice = f.user("alice");
+    auto again = f.dir->read_user(alice.dn);
+    REQUIRE(again.has_value());
+    REQUIRE(again->has_value());
+    CHECK((*again)->dn == alice.dn);
+    CHECK((*again)->login == "alice");
+    CHECK((*again)->display_name == alice.display_name);
+    CHECK((*again)->mail == alice.mail);
+    const auto locked = f.user("locked");
+    auto locked_again = f.dir->read_user(locked.dn);
+    REQUIRE(locked_again.has_value());
+    REQUIRE(locked_again->has_value());
+    CHECK((*locked_again)->state.locked);
+    // A DN that names no entry is nobody, not an error.
+    const std::string missing = "CN=nobody-at-all," + alice.dn.substr(alice.dn.find(',') + 1);
+    auto none = f.dir->read_user(missing);
+    REQUIRE(none.has_value());
+    CHECK_FALSE(none->has_value());
+
+    auto yes = f.dir->matches(alice.dn, "(mail=alice@example.org)");
+    auto no = f.dir->matches(alice.dn, "(mail=bob@example.org)");
+    REQUIRE(yes.has_value());
+    REQUIRE(no.has_value());
+    CHECK(*yes);
+    CHECK_FALSE(*no);
+    auto broken = f.dir->matches(alice.dn, "(mail=");
+    CHECK_FALSE(broken.has_value());
+}
+
 TEST_CASE("directory: unknown logins and injection attempts find nobody", "[ldap][integration]") {
     fixture f(pick_server());
     INFO("server: " << f.s.name);
