@@ -178,7 +178,7 @@ failure rule_problem(const policy::rule_failure& r) {
 // ---- the engine's state ------------------------------------------------------------------------
 
 engine::impl::impl(dependencies deps)
-    : d(std::move(deps)), issuer(d.hmac_key, d.random) {}
+    : d(std::move(deps)), issuer(d.hmac_key, d.random), blocks(*d.random) {}
 
 snapshot engine::impl::snap() {
     const std::lock_guard lock(snapshot_mutex);
@@ -465,44 +465,53 @@ result<void> engine::impl::throttle(const snapshot& s, policy::throttle_event e,
                                     const policy::throttle_subject& who, bool count,
                                     audit_note& note) {
     const auto t = now();
+    const auto ts = store::to_timestamp(t);
     std::vector<policy::throttle_decision> decisions;
     for (const auto* b : s.buckets->checked_before(e)) {
         auto key = policy::derive_key(*b, who, d.hmac_key);
         if (!key) {
             continue; // the request lacks what this bucket counts (no destination yet)
         }
-        auto until = d.store->blocked_until(*key, store::to_timestamp(t));
-        if (!until) {
-            return store_problem(until.error());
-        }
         policy::counter_reading r;
-        if (*until) {
-            r.blocked_until = **until;
+        if (const auto cached = blocks.cached_block(*key, ts)) {
+            r.blocked_until = *cached;
+        } else {
+            auto until = d.store->blocked_until(*key, ts);
+            if (!until) {
+                return store_problem(until.error());
+            }
+            if (*until) {
+                r.blocked_until = **until;
+                blocks.remember_block(*key, **until, ts);
+            }
         }
         decisions.push_back(policy::evaluate(*b, r, t));
     }
-    if (count) {
+    // A block in force refuses before anything is counted: a flood against a blocked key costs
+    // lookups, not writes.
+    if (count && policy::most_restrictive(decisions).allowed()) {
         for (const auto* b : s.buckets->counted_by(e)) {
             auto key = policy::derive_key(*b, who, d.hmac_key);
             if (!key) {
                 continue;
             }
-            auto r = d.store->increment(*key, std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                  b->window),
-                                        store::to_timestamp(t));
+            auto r = d.store->increment(
+                *key, std::chrono::duration_cast<std::chrono::milliseconds>(b->window), ts);
             if (!r) {
                 return store_problem(r.error());
             }
             policy::counter_reading reading{r->count, r->window_end, std::nullopt};
             if (r->blocked_until) {
                 reading.blocked_until = *r->blocked_until;
+                blocks.remember_block(*key, *r->blocked_until, ts);
             }
             auto decision = policy::evaluate(*b, reading, t);
             if (decision.block_until) {
-                if (auto blocked = d.store->block(*key, store::to_timestamp(*decision.block_until));
-                    !blocked) {
+                const auto until = store::to_timestamp(*decision.block_until);
+                if (auto blocked = d.store->block(*key, until); !blocked) {
                     return store_problem(blocked.error());
                 }
+                blocks.remember_block(*key, until, ts);
             }
             decisions.push_back(std::move(decision));
         }
@@ -536,7 +545,10 @@ void engine::impl::count_failure(const snapshot& s, const policy::throttle_subje
             reading.blocked_until = *r->blocked_until;
         }
         if (auto decision = policy::evaluate(*b, reading, t); decision.block_until) {
-            (void)d.store->block(*key, store::to_timestamp(*decision.block_until));
+            const auto until = store::to_timestamp(*decision.block_until);
+            if (d.store->block(*key, until)) {
+                blocks.remember_block(*key, until, store::to_timestamp(t));
+            }
         }
     }
 }
@@ -556,6 +568,7 @@ void engine::impl::clear_counters(const snapshot& s, const subject& sub, std::st
     }
     for (const auto& k : *keys) {
         (void)d.store->reset(k);
+        blocks.forget(k);
     }
 }
 

@@ -12,6 +12,7 @@
 #include "policy/password_rules.hpp"
 #include "policy/throttle.hpp"
 #include "store/state_store.hpp"
+#include "store/throttle_cache.hpp"
 
 #include <atomic>
 #include <memory>
@@ -68,6 +69,9 @@ struct engine::impl {
 
     dependencies d;
     challenge::code_issuer issuer;
+    /// Blocks seen lately, so a blocked key is refused without a store round trip (a flood from
+    /// one address or against one account costs memory lookups only).
+    store::throttle_cache blocks;
     /// argon2id work running now (answers verified or hashed); bounded by d.max_argon2.
     std::atomic<std::size_t> argon2_running{0};
     /// An argon2id hash of nothing anyone knows, verified in place of a stand-in's answers so

@@ -207,7 +207,9 @@ struct throttle_decision {
 ///      store.blocked_until(key)}); refuse when most_restrictive of them is not allowed;
 ///   2. for each bucket of counted_by(e): r = store.increment(key, window, now), evaluate(b, r);
 ///      store.block(key, *block_until) when set; refuse when not allowed.
-/// proof_failed is only counted (step 2), after the proof failed.
+/// proof_failed is only counted (step 2), after the proof failed. This is the only throttle rule:
+/// store::throttle_cache only remembers the blocks of steps 1 and 2, so that step 1 can take a
+/// block it remembers instead of asking the store.
 [[nodiscard]] throttle_decision evaluate(const config::throttle_bucket& bucket,
                                          const counter_reading& reading, system_time now);
 

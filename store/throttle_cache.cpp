@@ -4,8 +4,7 @@
 #include "store/siphash.hpp"
 
 #include <algorithm>
-#include <cstring>
-#include <limits>
+#include <span>
 #include <stdexcept>
 
 namespace sspr::store {
@@ -27,14 +26,21 @@ std::array<std::uint64_t, 2> random_key(common::random& random) {
     return key;
 }
 
-} // namespace
-
-throttle_cache::throttle_cache(state_store& store, common::random& random, options opts)
-    : store_(store), options_(opts), key_hi_(random_key(random)), key_lo_(random_key(random)) {
+throttle_cache::options checked(throttle_cache::options opts) {
     if (opts.max_entries == 0) {
         throw std::invalid_argument("throttle_cache needs room for at least one entry");
     }
-    sets_ = (opts.max_entries + ways - 1) / ways;
+    if (opts.max_cached_block < std::chrono::milliseconds{0}) {
+        throw std::invalid_argument("throttle_cache max_cached_block must not be negative");
+    }
+    return opts;
+}
+
+} // namespace
+
+throttle_cache::throttle_cache(common::random& random, options opts)
+    : options_(checked(opts)), key_hi_(random_key(random)), key_lo_(random_key(random)) {
+    sets_ = (options_.max_entries + ways - 1) / ways;
     entries_.resize(sets_ * ways);
     hands_.resize(sets_);
     locks_ = std::vector<std::mutex>(std::min(sets_, max_locks));
@@ -69,64 +75,44 @@ throttle_cache::entry* throttle_cache::find(std::size_t set, const fingerprint& 
 throttle_cache::entry& throttle_cache::slot_for(std::size_t set, const fingerprint& fp,
                                                 std::int64_t now_ms) noexcept {
     if (entry* e = find(set, fp)) {
+        // Asked about again (its refusal from memory ran out, or it is being re-stated): in use.
+        e->referenced = true;
         return *e;
     }
     entry* base = &entries_[set * ways];
     const auto claim = [&](entry& e) -> entry& {
+        // A new block starts unreferenced: it earns its second chance by being refused from
+        // memory, so a flood of blocks nobody asks about again cannot push out the hammered ones.
         e = entry{};
         e.fp = fp;
         return e;
     };
-    // An empty way, or one whose block and window are both over (it decides nothing any more).
+    // An empty way, or a stale one: memory no longer refuses with it, so it decides nothing.
     for (std::size_t w = 0; w < ways; ++w) {
         const entry& e = base[w];
-        if ((e.fp.hi == 0 && e.fp.lo == 0) ||
-            (e.recheck_ms <= now_ms && e.window_end_ms <= now_ms)) {
+        if ((e.fp.hi == 0 && e.fp.lo == 0) || e.recheck_ms <= now_ms) {
             return claim(base[w]);
         }
     }
-    // CLOCK over the unblocked entries first: blocks are what saves the store under a flood.
-    // Two turns of the hand always find a victim when one is unblocked; when all eight are
-    // blocked, the same over all of them.
-    for (const bool spare_blocked : {true, false}) {
-        for (std::size_t step = 0; step < 2 * ways; ++step) {
-            auto& hand = hands_[set];
-            entry& e = base[hand];
-            hand = static_cast<std::uint8_t>((hand + 1) % ways);
-            if (spare_blocked && e.recheck_ms > now_ms) {
-                continue;
-            }
-            if (e.referenced) {
-                e.referenced = false;
-                continue;
-            }
-            evictions_.fetch_add(1, std::memory_order_relaxed);
-            return claim(e);
+    // Every way refuses: CLOCK. Two turns of the hand always find a victim, because the first
+    // clears every bit it passes.
+    for (std::size_t step = 0; step < 2 * ways; ++step) {
+        auto& hand = hands_[set];
+        entry& e = base[hand];
+        hand = static_cast<std::uint8_t>((hand + 1) % ways);
+        if (e.referenced) {
+            e.referenced = false;
+            continue;
         }
+        evictions_.fetch_add(1, std::memory_order_relaxed);
+        return claim(e);
     }
     evictions_.fetch_add(1, std::memory_order_relaxed);
-    return claim(base[hands_[set]]); // unreachable: the second turn clears every bit first
-}
-
-void throttle_cache::remember(const fingerprint& fp, std::int64_t now_ms,
-                              std::int64_t blocked_until_ms, std::int64_t recheck_ms,
-                              const counter_state& state) {
-    const auto set = set_of(fp);
-    const std::lock_guard lock(lock_of(set));
-    entry& e = slot_for(set, fp, now_ms);
-    e.blocked_until_ms = blocked_until_ms;
-    e.recheck_ms = recheck_ms;
-    e.window_end_ms = ms_of(state.window_end);
-    e.count = static_cast<std::uint32_t>(
-        std::min<std::uint64_t>(state.count, std::numeric_limits<std::uint32_t>::max()));
-    e.referenced = true;
+    return claim(base[hands_[set]]); // unreachable: the first turn cleared every bit
 }
 
 std::optional<timestamp> throttle_cache::cached_block(std::string_view key, timestamp now) {
-    return cached_block_of(fingerprint_of(key), now);
-}
-
-std::optional<timestamp> throttle_cache::cached_block_of(const fingerprint& fp, timestamp now) {
+    const auto fp = fingerprint_of(key);
     const auto set = set_of(fp);
     const std::lock_guard lock(lock_of(set));
     entry* e = find(set, fp);
@@ -134,53 +120,37 @@ std::optional<timestamp> throttle_cache::cached_block_of(const fingerprint& fp, 
         return std::nullopt;
     }
     e->referenced = true;
+    cache_refusals_.fetch_add(1, std::memory_order_relaxed);
     return at_ms(e->blocked_until_ms);
 }
 
-result<throttle_decision> throttle_cache::hit(std::string_view key, const throttle_limit& limit,
-                                              timestamp now) {
+void throttle_cache::remember_block(std::string_view key, timestamp until, timestamp now) {
     const auto now_ms = ms_of(now);
-    const auto fp = fingerprint_of(key);
-    if (auto until = cached_block_of(fp, now)) {
-        cache_refusals_.fetch_add(1, std::memory_order_relaxed);
-        return throttle_decision{false, 0, until, true};
-    }
-
-    store_calls_.fetch_add(1, std::memory_order_relaxed);
-    auto state = store_.increment(key, limit.window, now);
-    if (!state) {
-        return state.error();
-    }
-    const auto cap = now_ms + options_.max_cached_block.count();
-
-    if (state->blocked_until) {
-        // Blocked by an earlier attempt here or on another instance.
-        const auto until = ms_of(*state->blocked_until);
-        remember(fp, now_ms, until, std::min(until, cap), *state);
-        return throttle_decision{false, state->count, state->blocked_until, false};
-    }
-    if (state->count > limit.limit) {
-        const auto until = std::max(now + limit.block, state->window_end);
-        // A failed block write still refuses this attempt, and the other instances refuse too:
-        // their increments in this window also count past the limit.
-        (void)store_.block(key, until);
-        remember(fp, now_ms, ms_of(until), std::min(ms_of(until), cap), *state);
-        return throttle_decision{false, state->count, until, false};
-    }
-    remember(fp, now_ms, 0, 0, *state);
-    return throttle_decision{true, state->count, std::nullopt, false};
-}
-
-result<void> throttle_cache::reset(std::string_view key) {
+    const auto until_ms = ms_of(until);
+    const auto recheck_ms = std::min(until_ms, now_ms + options_.max_cached_block.count());
     const auto fp = fingerprint_of(key);
     const auto set = set_of(fp);
-    {
-        const std::lock_guard lock(lock_of(set));
+    const std::lock_guard lock(lock_of(set));
+    if (recheck_ms <= now_ms) {
+        // No block in force (or memory may not vouch for any): an older copy must not outlive
+        // the store's newer answer.
         if (entry* e = find(set, fp)) {
             *e = entry{};
         }
+        return;
     }
-    return store_.reset(key);
+    entry& e = slot_for(set, fp, now_ms);
+    e.blocked_until_ms = until_ms;
+    e.recheck_ms = recheck_ms;
+}
+
+void throttle_cache::forget(std::string_view key) {
+    const auto fp = fingerprint_of(key);
+    const auto set = set_of(fp);
+    const std::lock_guard lock(lock_of(set));
+    if (entry* e = find(set, fp)) {
+        *e = entry{};
+    }
 }
 
 std::size_t throttle_cache::size() const {
@@ -204,7 +174,6 @@ std::size_t throttle_cache::memory_bytes() const noexcept {
 
 throttle_cache::statistics throttle_cache::stats() const noexcept {
     return {cache_refusals_.load(std::memory_order_relaxed),
-            store_calls_.load(std::memory_order_relaxed),
             evictions_.load(std::memory_order_relaxed)};
 }
 

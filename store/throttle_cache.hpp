@@ -1,28 +1,33 @@
-// The throttle front: a bounded in-memory table in front of the store's counters, so that a flood
-// from one key (an address, a user name) is refused in well under a microsecond once the key is
-// blocked, without a database round trip per request, and so that memory stays fixed however
-// many distinct keys arrive.
+// The memory of throttle blocks: a bounded in-memory table that remembers which keys the store
+// reported blocked, so that a flood from a blocked key (an address, a user name) is refused in well
+// under a microsecond without a database round trip, and so that memory stays fixed however many
+// distinct keys arrive.
 //
-// How it decides. hit() counts the attempt in the store (state_store::increment), so every
-// gateway instance sharing the store counts against the same limit, and refuses when the count
-// goes over the limit: it then blocks the key in the store (for the other instances) and here.
-// While a key's block is cached, hit() and cached_block() refuse it without touching the store.
+// It decides nothing. The flows count events in the store (state_store::increment), read blocks
+// from it (state_store::blocked_until) and call policy::evaluate on what the store reports; policy
+// alone says when a count starts a block and how long it lasts, and the flows store that block
+// (state_store::block). This cache only remembers the blocks the flows saw or stored
+// (remember_block), so that the next check before acting for that key (cached_block) can refuse
+// without asking the store. One rule, in one place: there is no limit or window here.
 //
-// Consistency (why it is safe to share limits this way):
-// - Counts are exact: every attempt that is not refused from the cache reaches the store.
-// - A block made by another instance takes effect here on this instance's next attempt for that
-//   key, because the store's answer to increment carries the block. No extra attempt gets
-//   through.
-// - An unblock (store reset, an admin clearing a user) reaches another instance only when its
-//   cached block ends: at most `max_cached_block` later. reset() here clears this instance's copy
-//   at once.
-// - When the cache evicts a block (too many other keys), the next attempt for that key asks the
+// Consistency (why refusing from memory is safe when several instances share the store):
+// - A cached block is one the store reported or was given; the cache never invents one and never
+//   lengthens one.
+// - A block made by another instance is not cached here until this instance reads it from the
+//   store, which it does on every check of a key with nothing cached: no extra event gets through.
+// - An unblock made elsewhere (an admin, a success on another instance clearing the counters) is
+//   seen here no later than `max_cached_block` after the block was remembered: memory refuses for
+//   at most that long before the caller must ask the store again. forget() drops this instance's
+//   copy at once.
+// - When the table evicts a block (too many other blocks), the next check for that key asks the
 //   store, which still holds the block: eviction costs one round trip, never a missed refusal.
+// - A key that is not blocked is never stored, so a flood of fresh keys only costs lookups.
 //
 // The table is set-associative: 8 ways per set, a CLOCK hand per set, a 128-bit SipHash
 // fingerprint per entry (keys themselves are not kept, so entries have a fixed size and hold no
-// personal data), one mutex per group of sets. Eviction prefers stale entries, then unblocked
-// ones, so a flood of fresh keys does not push out the blocks that matter.
+// personal data), one mutex per group of sets. Eviction takes empty and stale entries (whose
+// refusal from memory is over) first, then the CLOCK victim among the live ones, so blocks that
+// are being refused survive a flood of blocks nobody asks about again.
 #pragma once
 
 #include "store/state_store.hpp"
@@ -30,8 +35,8 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <mutex>
 #include <optional>
 #include <string_view>
@@ -43,64 +48,53 @@ class random;
 
 namespace sspr::store {
 
-struct throttle_limit {
-    /// Attempts allowed in one window; the next one is refused and blocks the key.
-    std::uint64_t limit = 0;
-    std::chrono::milliseconds window{0};
-    /// How long the key stays refused once over the limit (at least until the window ends).
-    std::chrono::milliseconds block{0};
-};
-
-struct throttle_decision {
-    bool allowed = false;
-    /// Attempts counted in the window, this one included; 0 when refused from the cache.
-    std::uint64_t count = 0;
-    /// When refused: when the block ends (Retry-After).
-    std::optional<timestamp> blocked_until;
-    /// Decided without a database round trip.
-    bool from_cache = false;
-};
-
+/// Thread-safe: every member may be called from any thread at once. No call touches the store, and
+/// cached_block, remember_block and forget hold one short mutex, so the I/O thread may call them
+/// (size() visits every set: for metrics, not per request).
 class throttle_cache {
 public:
     struct options {
-        /// Entries kept; rounded up to a multiple of 8. Memory is about 48 bytes per entry,
+        /// Entries kept; rounded up to a multiple of 8. Memory is about 40 bytes per entry,
         /// allocated once.
         std::size_t max_entries = 65536;
-        /// Longest time a block is refused from memory before the store is asked again: bounds
-        /// how late an unblock made elsewhere is seen here.
+        /// Longest time a remembered block is refused from memory before the store is asked
+        /// again: bounds how late an unblock made elsewhere is seen here. 0 refuses nothing from
+        /// memory.
         std::chrono::milliseconds max_cached_block{60000};
     };
 
     struct statistics {
-        std::uint64_t cache_refusals = 0; // refused from memory
-        std::uint64_t store_calls = 0;    // increments sent to the store
-        std::uint64_t evictions = 0;      // live entries pushed out by new keys
+        /// cached_block calls that returned a block (each one a store round trip saved).
+        std::uint64_t cache_refusals = 0;
+        /// Live blocks pushed out to make room for another (stale entries reused do not count).
+        std::uint64_t evictions = 0;
     };
 
-    /// `store` must outlive the cache. The SipHash key comes from `random`.
-    throttle_cache(state_store& store, common::random& random, options opts);
-    throttle_cache(state_store& store, common::random& random)
-        : throttle_cache(store, random, options{}) {}
+    /// The SipHash key comes from `random`. Throws std::invalid_argument for max_entries 0 or a
+    /// negative max_cached_block (configuration errors, before serving).
+    throttle_cache(common::random& random, options opts);
+    explicit throttle_cache(common::random& random) : throttle_cache(random, options{}) {}
     throttle_cache(const throttle_cache&) = delete;
     throttle_cache& operator=(const throttle_cache&) = delete;
 
-    /// The cached block of `key` at `now`, if any: when the block ends. Never touches the store and
-    /// never blocks for long (one short mutex): call it on the I/O thread to refuse a flood before
-    /// it costs a blocking-pool slot.
+    /// A block remembered for `key` that memory still vouches for at `now`: when the block ends,
+    /// as the store has it (for Retry-After). Nothing when no block was remembered, the block is
+    /// over, or it was remembered `max_cached_block` or longer ago (then ask the store and
+    /// remember_block what it says). Never touches the store.
     [[nodiscard]] std::optional<timestamp> cached_block(std::string_view key, timestamp now);
 
-    /// Counts one attempt on `key` and decides. Refuses from memory while a block is cached;
-    /// otherwise one or two store calls (increment; block when it just went over), so call it
-    /// from the blocking pool. A store failure is returned as is: refusing or allowing then is
-    /// the caller's policy (ssprd refuses).
-    [[nodiscard]] result<throttle_decision> hit(std::string_view key, const throttle_limit& limit,
-                                                timestamp now);
+    /// Remembers that the store holds a block on `key` until `until`: after the store reported it
+    /// (blocked_until, increment) or after the caller stored it (block). Replaces what was
+    /// remembered for the key, since the store's latest answer is the truth. Refused from memory
+    /// until min(until, now + max_cached_block). An `until` at or before `now` is no block:
+    /// whatever was remembered for the key is dropped.
+    void remember_block(std::string_view key, timestamp until, timestamp now);
 
-    /// Forgets the key here and in the store (an admin unblock).
-    [[nodiscard]] result<void> reset(std::string_view key);
+    /// Drops what is remembered for `key`: after an admin unblock or a success cleared the key's
+    /// counters in the store (state_store::reset).
+    void forget(std::string_view key);
 
-    /// Entries in use now (<= capacity()).
+    /// Entries in use now (<= capacity()), stale ones included until they are reused.
     [[nodiscard]] std::size_t size() const;
     [[nodiscard]] std::size_t capacity() const noexcept { return entries_.size(); }
     /// Bytes held by the table, fixed at construction.
@@ -120,22 +114,16 @@ private:
         fingerprint fp;
         std::int64_t blocked_until_ms = 0; // the block's end, as the store has it
         std::int64_t recheck_ms = 0;       // refused from memory until then (<= blocked_until_ms)
-        std::int64_t window_end_ms = 0;
-        std::uint32_t count = 0; // last count the store gave (saturating)
-        bool referenced = false; // CLOCK bit
+        bool referenced = false;           // CLOCK bit: refused from memory since the hand passed
     };
 
     [[nodiscard]] fingerprint fingerprint_of(std::string_view key) const noexcept;
     [[nodiscard]] std::size_t set_of(const fingerprint& fp) const noexcept;
     [[nodiscard]] std::mutex& lock_of(std::size_t set) const noexcept;
-    [[nodiscard]] std::optional<timestamp> cached_block_of(const fingerprint& fp, timestamp now);
     // Callers hold lock_of(set).
     entry* find(std::size_t set, const fingerprint& fp) noexcept;
     entry& slot_for(std::size_t set, const fingerprint& fp, std::int64_t now_ms) noexcept;
-    void remember(const fingerprint& fp, std::int64_t now_ms, std::int64_t blocked_until_ms,
-                  std::int64_t recheck_ms, const counter_state& state);
 
-    state_store& store_;
     const options options_;
     std::array<std::uint64_t, 2> key_hi_{};
     std::array<std::uint64_t, 2> key_lo_{};
@@ -144,7 +132,6 @@ private:
     std::size_t sets_ = 0;
     mutable std::vector<std::mutex> locks_; // set s is guarded by locks_[s % locks_.size()]
     std::atomic<std::uint64_t> cache_refusals_{0};
-    std::atomic<std::uint64_t> store_calls_{0};
     std::atomic<std::uint64_t> evictions_{0};
 };
 

@@ -1,258 +1,257 @@
-// Unit tests of store/throttle_cache.hpp over the fake store, whose call count shows which
-// decisions were made from memory. Two caches over one set of fake tables stand for two gateway
-// instances sharing a database.
+// Unit tests of store/throttle_cache.hpp: a memory of the blocks the store reported, which refuses
+// a blocked key without a store round trip for no longer than max_cached_block, forgets on demand,
+// keeps its size fixed and spends its room on the blocks that are being refused. No store here:
+// the cache has none, and what it refuses is only what it was told.
 #include "store/throttle_cache.hpp"
 #include "tests/fakes/fake_random.hpp"
-#include "tests/store/fake_state_store.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
 using namespace sspr::store;
 using namespace std::chrono_literals;
-using sspr::fakes::fake_state_store;
 
 namespace {
 
 constexpr timestamp t0{std::chrono::milliseconds(1'700'000'000'000)};
-const throttle_limit three_per_10min{3, 10min, 30min};
 
-throttle_decision decide(throttle_cache& cache, std::string_view key, timestamp now,
-                         const throttle_limit& limit = three_per_10min) {
-    auto r = cache.hit(key, limit, now);
-    if (!r) {
-        FAIL("throttle error: " << r.error().message());
-    }
-    return *r;
+throttle_cache::options with(std::size_t max_entries, std::chrono::milliseconds max_cached_block) {
+    throttle_cache::options o;
+    o.max_entries = max_entries;
+    o.max_cached_block = max_cached_block;
+    return o;
 }
 
 } // namespace
 
-TEST_CASE("throttle: attempts up to the limit pass, the next is refused and blocks the key",
-          "[store]") {
-    fake_state_store store;
+TEST_CASE("throttle_cache: a remembered block is refused until it ends", "[store][throttle]") {
     sspr::fakes::fake_random random;
-    throttle_cache cache(store, random);
-    for (std::uint64_t n = 1; n <= 3; ++n) {
-        const auto d = decide(cache, "ip:203.0.113.7", t0 + std::chrono::minutes(n));
-        CHECK(d.allowed);
-        CHECK(d.count == n);
-        CHECK_FALSE(d.from_cache);
-    }
-    const auto refused = decide(cache, "ip:203.0.113.7", t0 + 4min);
-    CHECK_FALSE(refused.allowed);
-    CHECK(refused.count == 4);
-    CHECK(refused.blocked_until == t0 + 4min + 30min);
-    // The block is in the store, for the other instances.
-    CHECK(store.blocked_until("ip:203.0.113.7", t0 + 5min).value() == t0 + 34min);
+    throttle_cache cache(random, with(1024, 1h)); // the whole block from memory
+    CHECK_FALSE(cache.cached_block("user:alice", t0).has_value());
+
+    cache.remember_block("user:alice", t0 + 30min, t0);
+    CHECK(cache.cached_block("user:alice", t0) == t0 + 30min);
+    CHECK(cache.cached_block("user:alice", t0 + 30min - 1ms) == t0 + 30min);
+    CHECK_FALSE(cache.cached_block("user:alice", t0 + 30min).has_value());
     // Another key is not affected.
-    CHECK(decide(cache, "ip:203.0.113.8", t0 + 4min).allowed);
+    CHECK_FALSE(cache.cached_block("user:bob", t0 + 1s).has_value());
+    // Only the lookups that returned a block count as refusals.
+    CHECK(cache.stats().cache_refusals == 2);
 }
 
-TEST_CASE("throttle: a blocked key is refused from memory without a store call", "[store]") {
-    fake_state_store store;
+TEST_CASE("throttle_cache: memory refuses for at most max_cached_block, then the store is asked",
+          "[store][throttle]") {
     sspr::fakes::fake_random random;
-    throttle_cache cache(store, random);
-    for (int n = 0; n < 4; ++n) {
-        (void)decide(cache, "user:alice", t0);
-    }
-    const auto calls = store.calls();
-    for (int n = 0; n < 1000; ++n) {
-        const auto d = decide(cache, "user:alice", t0 + 30s);
-        REQUIRE_FALSE(d.allowed);
-        REQUIRE(d.from_cache);
-        REQUIRE(d.blocked_until == t0 + 30min);
-    }
-    CHECK(store.calls() == calls);
-    // The block's real end, although memory only vouches for it until max_cached_block.
-    CHECK(cache.cached_block("user:alice", t0 + 30s) == t0 + 30min);
-    CHECK_FALSE(cache.cached_block("user:bob", t0 + 30s).has_value());
-    CHECK(cache.stats().cache_refusals == 1000);
-    CHECK(cache.stats().store_calls == 4);
+    throttle_cache cache(random, with(1024, 1min));
+    cache.remember_block("user:dave", t0 + 24h, t0);
+    // The block's real end, for Retry-After, although memory vouches for it only a minute.
+    CHECK(cache.cached_block("user:dave", t0 + 1min - 1ms) == t0 + 24h);
+    // An admin may have unblocked the user on another instance: the caller must ask the store.
+    CHECK_FALSE(cache.cached_block("user:dave", t0 + 1min).has_value());
+
+    // The store still holds the block: remembered again, refused for another minute from then.
+    cache.remember_block("user:dave", t0 + 24h, t0 + 1min);
+    CHECK(cache.cached_block("user:dave", t0 + 2min - 1ms) == t0 + 24h);
+    CHECK_FALSE(cache.cached_block("user:dave", t0 + 2min).has_value());
 }
 
-TEST_CASE("throttle: when the block ends the store decides again, in a new window", "[store]") {
-    fake_state_store store;
+TEST_CASE("throttle_cache: the store's latest answer replaces what was remembered",
+          "[store][throttle]") {
     sspr::fakes::fake_random random;
-    throttle_cache::options opts;
-    opts.max_cached_block = 1h; // the whole block from memory: no attempt reaches the store
-    throttle_cache cache(store, random, opts);
-    for (int n = 0; n < 4; ++n) {
-        (void)decide(cache, "k", t0);
-    }
-    CHECK(decide(cache, "k", t0 + 30min - 1ms).from_cache);
-    CHECK_FALSE(cache.cached_block("k", t0 + 30min).has_value());
-    const auto after = decide(cache, "k", t0 + 30min);
-    CHECK(after.allowed);
-    CHECK(after.count == 1);
-    CHECK_FALSE(after.from_cache);
+    throttle_cache cache(random, with(1024, 1h));
+    cache.remember_block("k", t0 + 50min, t0);
+    cache.remember_block("k", t0 + 10min, t0 + 1s);
+    CHECK(cache.cached_block("k", t0 + 2s) == t0 + 10min);
+    CHECK_FALSE(cache.cached_block("k", t0 + 10min).has_value());
+
+    // A block that is already over is no block: the older copy goes.
+    cache.remember_block("k", t0 + 50min, t0 + 3s);
+    cache.remember_block("k", t0 + 4s, t0 + 4s);
+    CHECK_FALSE(cache.cached_block("k", t0 + 5s).has_value());
+    CHECK(cache.size() == 0);
 }
 
-TEST_CASE("throttle: with no block time a key is refused until its window ends", "[store]") {
-    fake_state_store store;
+TEST_CASE("throttle_cache: max_cached_block 0 refuses nothing from memory", "[store][throttle]") {
     sspr::fakes::fake_random random;
-    throttle_cache cache(store, random);
-    const throttle_limit one_per_window{1, 10min, 0ms};
-    CHECK(decide(cache, "k", t0, one_per_window).allowed);
-    const auto second = decide(cache, "k", t0 + 1min, one_per_window);
-    CHECK_FALSE(second.allowed);
-    CHECK(second.blocked_until == t0 + 10min);
-    CHECK(decide(cache, "k", t0 + 10min, one_per_window).allowed);
-}
-
-TEST_CASE("throttle: two instances share one count and honour each other's blocks", "[store]") {
-    fake_state_store store_a;
-    fake_state_store store_b(store_a.shared_tables()); // the same database
-    sspr::fakes::fake_random random;
-    throttle_cache a(store_a, random);
-    throttle_cache b(store_b, random);
-
-    CHECK(decide(a, "user:carol", t0).count == 1);
-    CHECK(decide(b, "user:carol", t0).count == 2);
-    CHECK(decide(a, "user:carol", t0).count == 3);
-    const auto over = decide(b, "user:carol", t0); // 4th overall, on b
-    CHECK_FALSE(over.allowed);
-
-    // a has no cached block, but its next attempt reaches the store and learns it: no extra
-    // attempt gets through.
-    CHECK_FALSE(a.cached_block("user:carol", t0).has_value());
-    const auto learned = decide(a, "user:carol", t0 + 1s);
-    CHECK_FALSE(learned.allowed);
-    CHECK_FALSE(learned.from_cache);
-    CHECK(learned.blocked_until == t0 + 30min);
-    CHECK(decide(a, "user:carol", t0 + 2s).from_cache);
-}
-
-TEST_CASE("throttle: an unblock made elsewhere is seen here within max_cached_block", "[store]") {
-    fake_state_store store;
-    sspr::fakes::fake_random random;
-    throttle_cache::options opts;
-    opts.max_cached_block = 1min;
-    throttle_cache cache(store, random, opts);
-    for (int n = 0; n < 4; ++n) {
-        (void)decide(cache, "user:dave", t0);
-    }
-    REQUIRE(store.reset("user:dave").has_value()); // an admin clears the user on another instance
-
-    CHECK(decide(cache, "user:dave", t0 + 59s).from_cache); // still the cached copy
-    const auto after = decide(cache, "user:dave", t0 + 1min);
-    CHECK(after.allowed);
-    CHECK(after.count == 1);
-}
-
-TEST_CASE("throttle: a store block outlasting max_cached_block is cached again, not lifted; "
-          "attempts that reach the store count",
-          "[store]") {
-    fake_state_store store;
-    sspr::fakes::fake_random random;
-    throttle_cache::options opts;
-    opts.max_cached_block = 1min;
-    throttle_cache cache(store, random, opts);
-    for (int n = 0; n < 4; ++n) {
-        (void)decide(cache, "k", t0);
-    }
-    const auto recheck = decide(cache, "k", t0 + 1min);
-    CHECK_FALSE(recheck.allowed);
-    CHECK_FALSE(recheck.from_cache);
-    CHECK(recheck.count == 5); // counted: same window (t0 .. t0 + 10 min)
-    CHECK(recheck.blocked_until == t0 + 30min);
-    CHECK(decide(cache, "k", t0 + 1min + 1s).from_cache);
-}
-
-TEST_CASE("throttle: reset clears the key here and in the store", "[store]") {
-    fake_state_store store;
-    sspr::fakes::fake_random random;
-    throttle_cache cache(store, random);
-    for (int n = 0; n < 4; ++n) {
-        (void)decide(cache, "k", t0);
-    }
-    REQUIRE(cache.reset("k").has_value());
+    throttle_cache cache(random, with(64, 0ms));
+    cache.remember_block("k", t0 + 1h, t0);
     CHECK_FALSE(cache.cached_block("k", t0).has_value());
-    CHECK_FALSE(store.blocked_until("k", t0).value().has_value());
-    CHECK(decide(cache, "k", t0).count == 1);
+    CHECK(cache.size() == 0);
 }
 
-TEST_CASE("throttle: a store failure comes back as the error; cached blocks still refuse",
-          "[store]") {
-    fake_state_store store;
+TEST_CASE("throttle_cache: forget drops the key's block at once, and only that key's",
+          "[store][throttle]") {
     sspr::fakes::fake_random random;
-    throttle_cache cache(store, random);
-    for (int n = 0; n < 4; ++n) {
-        (void)decide(cache, "blocked", t0);
-    }
-    store.fail_with(error::unavailable);
-    const auto r = cache.hit("fresh", three_per_10min, t0);
-    REQUIRE_FALSE(r.has_value());
-    CHECK(r.error() == error::unavailable);
-    CHECK_FALSE(decide(cache, "blocked", t0).allowed);
+    throttle_cache cache(random);
+    cache.remember_block("user:erin", t0 + 24h, t0);
+    cache.remember_block("user:frank", t0 + 24h, t0);
+    REQUIRE(cache.cached_block("user:erin", t0 + 1s).has_value());
+
+    cache.forget("user:erin"); // an admin unblock, or a success cleared her counters
+    CHECK_FALSE(cache.cached_block("user:erin", t0 + 2s).has_value());
+    CHECK(cache.cached_block("user:frank", t0 + 2s) == t0 + 24h);
+    CHECK(cache.size() == 1);
+    cache.forget("user:nobody"); // nothing remembered: nothing happens
+    CHECK(cache.size() == 1);
 }
 
-TEST_CASE("throttle: the table never grows past its capacity, whatever arrives", "[store]") {
-    fake_state_store store;
+TEST_CASE("throttle_cache: a configuration that cannot work is refused at construction",
+          "[store][throttle]") {
     sspr::fakes::fake_random random;
-    throttle_cache::options opts;
-    opts.max_entries = 60; // rounded up to 8 sets of 8
-    throttle_cache cache(store, random, opts);
+    CHECK_THROWS_AS(throttle_cache(random, with(0, 1min)), std::invalid_argument);
+    CHECK_THROWS_AS(throttle_cache(random, with(64, -1ms)), std::invalid_argument);
+}
+
+TEST_CASE("throttle_cache: the table never grows past its capacity, whatever arrives",
+          "[store][throttle]") {
+    sspr::fakes::fake_random random;
+    throttle_cache cache(random, with(60, 1min)); // rounded up to 8 sets of 8
     CHECK(cache.capacity() == 64);
     const auto bytes = cache.memory_bytes();
+    CHECK(bytes >= cache.capacity() * 2 * sizeof(std::uint64_t)); // at least the fingerprints
+
+    // Lookups of keys that were never blocked store nothing.
+    int found = 0;
     for (int i = 0; i < 10000; ++i) {
-        (void)decide(cache, "ip:" + std::to_string(i), t0);
+        found += cache.cached_block("ip:" + std::to_string(i), t0).has_value() ? 1 : 0;
+    }
+    CHECK(found == 0);
+    CHECK(cache.size() == 0);
+
+    for (int i = 0; i < 10000; ++i) {
+        cache.remember_block("ip:" + std::to_string(i), t0 + 1h, t0);
     }
     CHECK(cache.size() == 64);
     CHECK(cache.memory_bytes() == bytes);
+    // Every block but the 64 that fit pushed a live one out.
     CHECK(cache.stats().evictions == 10000 - 64);
 }
 
-TEST_CASE("throttle: a flood of new keys does not push blocked keys out", "[store]") {
-    fake_state_store store;
+TEST_CASE("throttle_cache: eviction reuses stale entries before pushing out a live block",
+          "[store][throttle]") {
     sspr::fakes::fake_random random;
-    throttle_cache::options opts;
-    opts.max_entries = 64;
-    throttle_cache cache(store, random, opts);
-    for (int k = 0; k < 8; ++k) {
-        for (int n = 0; n < 4; ++n) {
-            (void)decide(cache, "attacker:" + std::to_string(k), t0);
-        }
+    throttle_cache cache(random, with(8, 1min)); // one set: every key competes for its 8 ways
+    // Stale at t0 + 1 min: two blocks that ended, two whose minute in memory is over.
+    cache.remember_block("ended:0", t0 + 55s, t0);
+    cache.remember_block("ended:1", t0 + 55s, t0);
+    cache.remember_block("capped:0", t0 + 1h, t0);
+    cache.remember_block("capped:1", t0 + 1h, t0);
+    // Live until t0 + 1 min 50 s.
+    for (int i = 0; i < 4; ++i) {
+        cache.remember_block("live:" + std::to_string(i), t0 + 1h, t0 + 50s);
     }
-    for (int i = 0; i < 5000; ++i) {
-        (void)decide(cache, "flood:" + std::to_string(i), t0 + 1s);
+    REQUIRE(cache.size() == 8);
+
+    const auto now = t0 + 1min;
+    for (int i = 0; i < 4; ++i) {
+        cache.remember_block("new:" + std::to_string(i), t0 + 1h, now);
     }
-    const auto calls = store.calls();
-    for (int k = 0; k < 8; ++k) {
-        INFO(k);
-        CHECK(decide(cache, "attacker:" + std::to_string(k), t0 + 2s).from_cache);
+    CHECK(cache.stats().evictions == 0);
+    for (int i = 0; i < 4; ++i) {
+        INFO(i);
+        CHECK(cache.cached_block("live:" + std::to_string(i), now) == t0 + 1h);
+        CHECK(cache.cached_block("new:" + std::to_string(i), now) == t0 + 1h);
     }
-    CHECK(store.calls() == calls);
+
+    // Now every way is live: one more block pushes exactly one out.
+    cache.remember_block("one_more", t0 + 1h, now);
+    CHECK(cache.stats().evictions == 1);
+    CHECK(cache.size() == 8);
+    CHECK(cache.cached_block("one_more", now) == t0 + 1h);
 }
 
-TEST_CASE("throttle: threads refusing one blocked key all decide from memory", "[store]") {
-    fake_state_store store;
+TEST_CASE("throttle_cache: blocks being refused survive a flood of fresh keys and new blocks",
+          "[store][throttle]") {
     sspr::fakes::fake_random random;
-    throttle_cache cache(store, random);
-    for (int n = 0; n < 4; ++n) {
-        (void)decide(cache, "k", t0);
+    throttle_cache cache(random, with(64, 1h));
+    std::vector<std::string> attackers;
+    for (int k = 0; k < 8; ++k) {
+        attackers.push_back("attacker:" + std::to_string(k));
+        cache.remember_block(attackers.back(), t0 + 1h, t0);
     }
-    const auto calls = store.calls();
-    std::atomic<int> refused{0};
+    const auto all_refused = [&](timestamp now) {
+        for (const auto& a : attackers) {
+            if (cache.cached_block(a, now) != t0 + 1h) {
+                return false;
+            }
+        }
+        return true;
+    };
+
+    // Fresh keys that are not blocked: lookups only, nothing stored, nothing evicted.
+    for (int i = 0; i < 5000; ++i) {
+        (void)cache.cached_block("fresh:" + std::to_string(i), t0 + 1s);
+    }
+    CHECK(cache.size() == 8);
+    CHECK(cache.stats().evictions == 0);
+
+    // A flood of new blocks nobody asks about again, while the attackers keep hammering.
+    bool survived = true;
+    for (int i = 0; i < 5000 && survived; ++i) {
+        cache.remember_block("flood:" + std::to_string(i), t0 + 1h, t0 + 2s);
+        survived = all_refused(t0 + 2s);
+    }
+    CHECK(survived);
+    CHECK(cache.stats().evictions > 0); // the flood did fill the table
+    CHECK(cache.size() == 64);
+}
+
+TEST_CASE("throttle_cache: threads looking up, remembering and forgetting at once stay consistent",
+          "[store][throttle]") {
+    sspr::fakes::fake_random random;
+    throttle_cache cache(random, with(4096, 1h));
+    constexpr int shared_keys = 100;
+    for (int k = 0; k < shared_keys; ++k) {
+        cache.remember_block("shared:" + std::to_string(k), t0 + 1h, t0);
+    }
+    const auto refusals_before = cache.stats().cache_refusals;
+
+    constexpr int threads = 4;
+    constexpr int rounds = 5000;
+    std::atomic<int> wrong{0};
+    std::atomic<std::uint64_t> returned{0};
     std::vector<std::thread> pool;
-    pool.reserve(4);
-    for (int t = 0; t < 4; ++t) {
-        pool.emplace_back([&] {
-            for (int n = 0; n < 10000; ++n) {
-                auto d = cache.hit("k", three_per_10min, t0 + 1s);
-                if (d && !d->allowed && d->from_cache) {
-                    ++refused;
+    pool.reserve(threads);
+    for (int t = 0; t < threads; ++t) {
+        pool.emplace_back([&, t] {
+            std::uint64_t mine = 0;
+            for (int n = 0; n < rounds; ++n) {
+                const auto now = t0 + std::chrono::milliseconds(n);
+                // Every thread refuses the shared blocks...
+                if (cache.cached_block("shared:" + std::to_string(n % shared_keys), now) ==
+                    t0 + 1h) {
+                    ++mine;
+                } else {
+                    ++wrong;
+                }
+                // ... while remembering and forgetting keys of its own.
+                const auto own = "t" + std::to_string(t) + ":" + std::to_string(n % 50);
+                cache.remember_block(own, now + 1min, now);
+                if (cache.cached_block(own, now) == now + 1min) {
+                    ++mine;
+                } else {
+                    ++wrong;
+                }
+                cache.forget(own);
+                if (cache.cached_block(own, now).has_value()) {
+                    ++wrong;
                 }
             }
+            returned += mine;
         });
     }
-    for (auto& t : pool) {
-        t.join();
+    for (auto& th : pool) {
+        th.join();
     }
-    CHECK(refused == 40000);
-    CHECK(store.calls() == calls);
+    CHECK(wrong == 0);
+    CHECK(returned == std::uint64_t{2} * threads * rounds);
+    CHECK(cache.stats().cache_refusals - refusals_before == returned);
+    CHECK(cache.stats().evictions == 0);
+    CHECK(cache.size() == static_cast<std::size_t>(shared_keys));
 }

@@ -3,6 +3,7 @@
 // are in tests/integration/gateway/.
 #include "challenge/base32.hpp"
 #include "challenge/totp.hpp"
+#include "audit/audit.hpp"
 #include "common/random.hpp"
 #include "config/holder.hpp"
 #include "flows/engine.hpp"
@@ -14,6 +15,10 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
 #include <set>
 
 // Catch prints a result as its problem or error (boost's own operator<< needs T printable).
@@ -78,6 +83,8 @@ struct harness {
     std::shared_ptr<fakes::fake_sender> sender = std::make_shared<fakes::fake_sender>();
     std::shared_ptr<fakes::fake_clock> clock = std::make_shared<fakes::fake_clock>();
     std::unique_ptr<config::holder> holder;
+    std::filesystem::path audit_dir;
+    std::filesystem::path audit_path;
     std::unique_ptr<flows::engine> engine;
     flows::request_context ctx{"req-1", "192.0.2.10", "en", {}};
 
@@ -89,7 +96,14 @@ struct harness {
         holder = std::make_unique<config::holder>(cfg, [cfg] {
             return config::load_result(config::loaded_config{cfg, {}});
         });
+        std::string tmpl = (std::filesystem::temp_directory_path() / "sspr-flows-XXXXXX").string();
+        REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+        audit_dir = tmpl;
+        audit_path = audit_dir / "audit.jsonl";
+        auto trail = audit::trail::open(audit_path);
+        REQUIRE(trail.has_value());
         flows::dependencies d;
+        d.audit = std::shared_ptr<audit::trail>(std::move(*trail));
         d.config = holder.get();
         d.directory = directory;
         d.store = store;
@@ -100,6 +114,21 @@ struct harness {
         d.start_floor = std::chrono::milliseconds(0);
         d.start_jitter = std::chrono::milliseconds(0);
         engine = std::make_unique<flows::engine>(std::move(d));
+    }
+
+    ~harness() {
+        engine.reset();
+        std::error_code ec;
+        std::filesystem::remove_all(audit_dir, ec);
+    }
+    harness(const harness&) = delete;
+    harness& operator=(const harness&) = delete;
+
+    [[nodiscard]] std::string audit_text() const {
+        std::ifstream in(audit_path);
+        std::stringstream all;
+        all << in.rdbuf();
+        return all.str();
     }
 
     /// A confirmed email for `dn`, as enrolment would leave it.
@@ -511,6 +540,40 @@ TEST_CASE("flows: unlock clears the lockout and leaves the password", "[flows]")
     auto replay = h.engine->complete_unlock(h.ctx, flow);
     REQUIRE_FALSE(replay);
     CHECK(replay.error().problem == problem::flow_not_found);
+}
+
+TEST_CASE("flows: every step is audited with its reason, and no secret reaches the trail",
+          "[flows]") {
+    harness h;
+    h.enrol_email(alice_dn, "alice@example.org");
+    auto started = h.engine->start(flows::flow_type::reset, h.ctx, "alice");
+    REQUIRE(started);
+    const std::string flow(started->flow.reveal());
+    REQUIRE(h.engine->challenge(flows::flow_type::reset, h.ctx, flow, "email-0"));
+    const std::string c = h.sender->last_code();
+    (void)h.engine->verify(flows::flow_type::reset, h.ctx, flow, "email-0", code(wrong_code(c)));
+    REQUIRE(h.engine->verify(flows::flow_type::reset, h.ctx, flow, "email-0", code(c)));
+    REQUIRE(h.engine->complete_reset(h.ctx, flow, common::secret(std::string(new_password))));
+    (void)h.engine->start(flows::flow_type::reset, h.ctx, "nobody-here");
+    h.sender->complete_all();
+
+    const std::string text = h.audit_text();
+    for (const auto* step : {"\"reset.start\"", "\"reset.challenge\"", "\"reset.verify\"",
+                             "\"reset.complete\"", "\"delivery.code\""}) {
+        CHECK(text.find(step) != std::string::npos);
+    }
+    CHECK(text.find("\"proof.wrong\"") != std::string::npos);
+    CHECK(text.find("\"password.reset\"") != std::string::npos);
+    CHECK(text.find("\"user.unknown\"") != std::string::npos); // the real reason, for admins only
+    CHECK(text.find(c) == std::string::npos);
+    CHECK(text.find(wrong_code(c)) == std::string::npos);
+    CHECK(text.find(new_password) == std::string::npos);
+    CHECK(text.find(flow) == std::string::npos); // the token; the trail names the flow by its hash
+    CHECK(text.find("alice@example.org") == std::string::npos);
+    std::istringstream in(text);
+    const auto report = audit::verify(in);
+    CHECK(report.ok);
+    CHECK(report.lines >= 7);
 }
 
 TEST_CASE("flows: problem codes have stable names and statuses", "[flows]") {

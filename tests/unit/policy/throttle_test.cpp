@@ -293,6 +293,75 @@ TEST_CASE("throttles: a count above the limit refuses and starts the block", "[p
     CHECK(sixth.block_until == now + 24h);
 }
 
+namespace {
+
+// The one throttle rule, walked through events 1 to 6 of a limit-5 bucket whose current window
+// ends at `window_end`; `block_until` is where the 5th event must put the block.
+void check_limit_of_five(const cfg::throttle_bucket& b, sspr::policy::system_time now,
+                         sspr::policy::system_time window_end,
+                         sspr::policy::system_time block_until) {
+    REQUIRE(b.limit == 5U);
+    for (std::uint64_t i = 1; i <= 4; ++i) {
+        INFO("event " << i);
+        const auto d = evaluate(b, counted(i, window_end), now);
+        CHECK(d.allowed());
+        CHECK(d.retry_after == 0s);
+        CHECK_FALSE(d.block_until.has_value());
+    }
+
+    // The 5th is let through (it is counted: it happened) and starts the block.
+    const auto fifth = evaluate(b, counted(5, window_end), now);
+    CHECK(fifth.allowed());
+    CHECK(fifth.retry_after == 0s);
+    REQUIRE(fifth.block_until.has_value());
+    CHECK(*fifth.block_until == block_until);
+
+    // The 6th is refused by the stored block: at the check before acting, and when it was
+    // counted anyway (the store's increment reports the block). Nothing new to store.
+    const auto later = now + 1s;
+    const auto expected_retry = std::chrono::ceil<std::chrono::seconds>(block_until - later);
+    for (const auto& reading :
+         {block_only(block_until), sspr::policy::counter_reading{6, window_end, block_until}}) {
+        INFO("6th with count " << reading.count);
+        const auto sixth = evaluate(b, reading, later);
+        CHECK(sixth.verdict == throttle_verdict::blocked);
+        CHECK(sixth.retry_after == expected_retry);
+        CHECK(sixth.bucket == b.name);
+        CHECK_FALSE(sixth.block_until.has_value());
+    }
+
+    // A count above the limit with no block stored (a concurrent request that missed it, or a
+    // failed block write) refuses and starts the block again, from this event.
+    const auto restated = b.block > cfg::seconds{0} ? later + b.block : window_end;
+    for (const std::uint64_t count : {6U, 7U}) {
+        INFO("count " << count << " without a stored block");
+        const auto over = evaluate(b, counted(count, window_end), later);
+        CHECK(over.verdict == throttle_verdict::blocked);
+        REQUIRE(over.block_until.has_value());
+        CHECK(*over.block_until == restated);
+        CHECK(over.retry_after == std::chrono::ceil<std::chrono::seconds>(restated - later));
+    }
+}
+
+} // namespace
+
+TEST_CASE("throttles: with limit 5, events 1-4 pass, the 5th passes and blocks, the 6th is refused",
+          "[policy][throttle]") {
+    const auto now = sspr::fakes::fake_clock{}.system_now();
+    // The window ends 50 min from now, later than now + block: a rule that starts the block only
+    // above the limit, or blocks until the later of now + block and the window end (the rule the
+    // store's throttle front used to apply), fails here.
+    const auto window_end = now + 50min;
+    SECTION("a bucket with a block: blocked for `block` from the 5th event") {
+        const auto b = bucket("failed_proofs", cfg::throttle_key::user, 5, 1h, 10min);
+        check_limit_of_five(b, now, window_end, now + 10min);
+    }
+    SECTION("a bucket with block 0: blocked until its window ends") {
+        const auto b = bucket("failed_proofs", cfg::throttle_key::user, 5, 1h, 0s);
+        check_limit_of_five(b, now, window_end, window_end);
+    }
+}
+
 TEST_CASE("throttles: a bucket without a block blocks for the rest of its window", "[policy]") {
     sspr::fakes::fake_clock clock;
     const auto b = bucket("emails_per_ip", cfg::throttle_key::client_ip, 3, 10min, 0s);
