@@ -3,13 +3,14 @@
 #include "challenge/detail/mac.hpp"
 #include "challenge/detail/text.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 
 namespace sspr::challenge {
 namespace {
 
-constexpr std::string_view email_stars = "****";
+constexpr std::string_view email_stars = "***";
 constexpr std::string_view phone_middle = "** ****";
 constexpr std::size_t min_national_digits = 6;
 constexpr std::size_t max_e164_digits = 15;
@@ -18,10 +19,6 @@ constexpr std::size_t max_login_bytes = 1024;
 
 char ascii_lower(char c) {
     return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool ascii_alnum(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
 /// Bytes in the UTF-8 sequence `lead` starts, or 0 for a byte that cannot start one.
@@ -60,13 +57,8 @@ std::size_t country_code_length(std::string_view digits) {
     return 3;
 }
 
-std::string format_phone(std::string_view country_code, std::string_view last4) {
+std::string format_phone(std::string_view last4) {
     std::string out;
-    if (!country_code.empty()) {
-        out += '+';
-        out += country_code;
-        out += ' ';
-    }
     out += phone_middle;
     out += ' ';
     out += last4;
@@ -91,7 +83,33 @@ std::uint64_t first_u64(const std::array<unsigned char, 32>& h, std::size_t offs
     return v;
 }
 
+constexpr std::array<mail_provider, 10> providers{{
+    {"naver.com", 30},
+    {"gmail.com", 30},
+    {"daum.net", 9},
+    {"hanmail.net", 9},
+    {"kakao.com", 5},
+    {"nate.com", 4},
+    {"outlook.com", 5},
+    {"hotmail.com", 3},
+    {"icloud.com", 3},
+    {"yahoo.com", 2},
+}};
+
+constexpr unsigned providers_total() {
+    unsigned total = 0;
+    for (const auto& p : providers) {
+        total += p.weight;
+    }
+    return total;
+}
+static_assert(providers_total() == 100, "provider weights are percentages");
+
 } // namespace
+
+std::span<const mail_provider> public_mail_providers() noexcept {
+    return providers;
+}
 
 result<std::string> mask_email(std::string_view address) {
     const auto at = address.rfind('@');
@@ -104,27 +122,39 @@ result<std::string> mask_email(std::string_view address) {
             return error::invalid_email;
         }
     }
-    const auto local = address.substr(0, at);
-    const auto domain = address.substr(at + 1);
-    const std::size_t first_len = utf8_sequence_length(static_cast<unsigned char>(local[0]));
-    if (first_len == 0 || first_len > local.size()) {
+    auto domain = address.substr(at + 1);
+    const std::size_t first_len = utf8_sequence_length(static_cast<unsigned char>(domain[0]));
+    if (first_len == 0 || first_len > domain.size()) {
         return error::invalid_email;
     }
     for (std::size_t i = 1; i < first_len; ++i) {
-        if ((static_cast<unsigned char>(local[i]) & 0xc0U) != 0x80U) {
+        if ((static_cast<unsigned char>(domain[i]) & 0xc0U) != 0x80U) {
             return error::invalid_email;
         }
     }
-
-    std::string out;
-    out.reserve(first_len + email_stars.size() + 1 + domain.size());
-    for (std::size_t i = 0; i < first_len; ++i) {
-        out += ascii_lower(local[i]);
+    if (domain.size() > 1 && domain.back() == '.') {
+        domain.remove_suffix(1); // the root's dot: "example.org." is "example.org"
     }
+    std::string_view last_label;
+    if (const auto dot = domain.rfind('.'); dot != std::string_view::npos && dot >= first_len) {
+        last_label = domain.substr(dot + 1);
+    }
+
+    // Nothing of the local part: its first letter follows the login for real accounts, which a
+    // fake can only guess at.
+    std::string out;
+    out.reserve(email_stars.size() * 2 + 2 + first_len + last_label.size());
     out += email_stars;
     out += '@';
-    for (const char c : domain) {
-        out += ascii_lower(c);
+    for (std::size_t i = 0; i < first_len; ++i) {
+        out += ascii_lower(domain[i]);
+    }
+    out += email_stars;
+    if (!last_label.empty()) {
+        out += '.';
+        for (const char c : last_label) {
+            out += ascii_lower(c);
+        }
     }
     return out;
 }
@@ -155,17 +185,16 @@ result<std::string> mask_phone(std::string_view number) {
     if (digits.empty() || digits.size() > max_e164_digits) {
         return error::invalid_phone;
     }
-    std::string_view country_code;
     std::string_view national = digits;
     if (international) {
         const auto cc_len = country_code_length(digits);
-        country_code = std::string_view(digits).substr(0, cc_len);
         national = std::string_view(digits).substr(std::min(cc_len, digits.size()));
     }
     if (national.size() < min_national_digits) {
         return error::invalid_phone;
     }
-    return format_phone(country_code, national.substr(national.size() - 4));
+    // No country code: an organisation's fakes would all show its own, its staff abroad others.
+    return format_phone(national.substr(national.size() - 4));
 }
 
 result<std::string> fake_email_hint(const common::secret& key, std::string_view login,
@@ -175,32 +204,30 @@ result<std::string> fake_email_hint(const common::secret& key, std::string_view 
     }
     const auto canonical = canonical_login(login);
     const auto h =
-        detail::hmac_sha256_fields(key.reveal(), "sspr.hint.email.v1", {canonical.reveal()});
+        detail::hmac_sha256_fields(key.reveal(), "sspr.hint.email.v2", {canonical.reveal()});
 
-    char first = 'a';
-    const auto text = canonical.reveal();
-    if (!text.empty() && ascii_alnum(text[0])) {
-        first = ascii_lower(text[0]);
+    // 2^64 mod 100 (and mod any small count) makes the bias below 2^-57: invisible.
+    std::string_view domain;
+    if (first_u64(h, 0) % 100 < fake_own_domain_percent) {
+        domain = domains[static_cast<std::size_t>(first_u64(h, 8) % domains.size())];
     } else {
-        // 2^64 mod 26 makes the bias below 2^-59: invisible.
-        first = static_cast<char>('a' + static_cast<char>(first_u64(h, 0) % 26));
-    }
-    const auto& domain = domains[static_cast<std::size_t>(first_u64(h, 8) % domains.size())];
-
-    // Through the real masker, so a fake hint is formatted exactly as a real one.
-    return mask_email(std::string(1, first) + "@" + domain);
-}
-
-result<std::string> fake_phone_hint(const common::secret& key, std::string_view login,
-                                    std::string_view country_code) {
-    if (country_code.empty() || country_code.size() > 3) {
-        return error::invalid_parameters;
-    }
-    for (const char c : country_code) {
-        if (c < '0' || c > '9') {
-            return error::invalid_parameters;
+        auto pick = static_cast<unsigned>(first_u64(h, 8) % providers_total());
+        for (const auto& p : providers) {
+            if (pick < p.weight) {
+                domain = p.domain;
+                break;
+            }
+            pick -= p.weight;
         }
     }
+
+    // Through the real masker, so a fake hint is formatted exactly as a real one.
+    std::string address = "x@";
+    address += domain;
+    return mask_email(address);
+}
+
+result<std::string> fake_phone_hint(const common::secret& key, std::string_view login) {
     const auto canonical = canonical_login(login);
     const auto h =
         detail::hmac_sha256_fields(key.reveal(), "sspr.hint.phone.v1", {canonical.reveal()});
@@ -210,7 +237,7 @@ result<std::string> fake_phone_hint(const common::secret& key, std::string_view 
         *it = static_cast<char>('0' + static_cast<char>(v % 10));
         v /= 10;
     }
-    return format_phone(country_code, last4);
+    return format_phone(last4);
 }
 
 } // namespace sspr::challenge

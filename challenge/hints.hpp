@@ -1,7 +1,16 @@
-// Masked contact hints for the pages ("we sent a code to a****@example.org"), and the hints shown
-// for logins that match nobody: derived from a keyed HMAC of the login, so they have the same
-// shape as real ones, stay the same on every visit and reveal nothing without the server key.
-// Real and fake hints are built by the same formatting code, so they cannot drift apart.
+// Masked contact hints for the pages ("we sent a code to ***@n***.com"), and the hints shown
+// for logins that match nobody: derived from a keyed HMAC of the login, so they stay the same on
+// every visit and reveal nothing without the server key.
+//
+// Anti-enumeration: a fake hint must be indistinguishable from a real one, so a hint shows only
+// what a fake can imitate faithfully. An email hint shows the first character and the last label
+// of the domain, never the local part (whose first letter follows the login for real accounts and
+// would have to be guessed for fakes); fakes draw the domain from the organisation's own domains
+// and the public mail providers users register, in their usual shares. A phone hint shows only the
+// last four digits, which are evenly spread in real numbers and in fakes alike; the country code
+// would tell an organisation's fakes from its staff abroad. tests/challenge/hints_test.cpp checks
+// that 1,000 fakes cannot be told from 1,000 realistic real hints better than chance. Real and
+// fake hints are built by the same formatting code, so they cannot drift apart.
 #pragma once
 
 #include "challenge/error.hpp"
@@ -13,32 +22,44 @@
 
 namespace sspr::challenge {
 
-/// "a****@example.org": the first character of the local part (ASCII lower-cased), always four
-/// stars whatever the local part's length, the domain in ASCII lower case. invalid_email for an
+/// "***@n***.com": always three stars for the local part, the first character of the domain
+/// (ASCII lower-cased; a whole UTF-8 character), three stars, and the domain's last label in ASCII
+/// lower case (none for a domain without a dot; a final dot is ignored). invalid_email for an
 /// address without '@', with an empty local part or domain, with white space or control
-/// characters, or not valid UTF-8 in its first character.
+/// characters, or not valid UTF-8 in the domain's first character.
 result<std::string> mask_email(std::string_view address);
 
-/// "+82 ** **** 1234": the country code (from the E.164 assignments: 1 and 7 are one digit, the
-/// ITU's two-digit list, three digits otherwise) and the last four digits; the middle is always
-/// "** ****", so the length of the number is not shown. Accepts '+' or "00" for international form
-/// and spaces, '-', '.', '/', '(' and ')' as separators; a number without an international prefix
-/// masks to "** **** 1234". invalid_phone for other characters, fewer than 6 digits after the
-/// country code, or more than 15 digits in all.
+/// "** **** 1234": the last four digits; the middle is always "** ****", so neither the country
+/// nor the length of the number is shown. Accepts '+' or "00" for international form and spaces,
+/// '-', '.', '/', '(' and ')' as separators. invalid_phone for other characters, fewer than 6
+/// digits after the country code (an international number) or in all (a national one), or more
+/// than 15 digits in all.
 result<std::string> mask_phone(std::string_view number);
 
-/// The hint shown for a login that matches nobody. Its first character is the login's own first
-/// character when that is an ASCII letter or digit (as real addresses so often start with it),
-/// otherwise a letter chosen by the HMAC; the domain is chosen by the HMAC from `domains` (the
-/// organisation's mail domains). The login is case-folded first, so "JSmith" and "jsmith" get the
-/// same hint, as they would for a real account. invalid_parameters when `domains` is empty.
-/// `key` is the server HMAC key.
+/// One public mail provider and its share of the addresses users register.
+struct mail_provider {
+    std::string_view domain;
+    unsigned weight;
+};
+
+/// The providers fake hints are drawn from, with their shares in percent: the big Korean portals
+/// and the global ones, as registered recovery addresses of Korean organisations spread.
+std::span<const mail_provider> public_mail_providers() noexcept;
+
+/// Out of 100 fake email hints, how many use one of the organisation's own domains; the rest use
+/// public_mail_providers() by weight.
+inline constexpr unsigned fake_own_domain_percent = 30;
+
+/// The hint shown for a login that matches nobody: mask_email of an address whose domain the HMAC
+/// of the login draws from `domains` (the organisation's mail domains, fake_own_domain_percent of
+/// the time) or from public_mail_providers(). The login is case-folded first, so "JSmith" and
+/// "jsmith" get the same hint, as they would for a real account. invalid_parameters when
+/// `domains` is empty. `key` is the server HMAC key.
 result<std::string> fake_email_hint(const common::secret& key, std::string_view login,
                                     std::span<const std::string> domains);
 
-/// "+CC ** **** NNNN" with the organisation's country code and four digits chosen by the HMAC.
-/// invalid_parameters when `country_code` is not 1 to 3 digits.
-result<std::string> fake_phone_hint(const common::secret& key, std::string_view login,
-                                    std::string_view country_code);
+/// "** **** NNNN" with four digits chosen by the HMAC of the login, as mask_phone shows a real
+/// number.
+result<std::string> fake_phone_hint(const common::secret& key, std::string_view login);
 
 } // namespace sspr::challenge

@@ -26,7 +26,7 @@ blocking_pool::~blocking_pool() {
     }
 }
 
-bool blocking_pool::try_post(std::function<void()> job) {
+bool blocking_pool::try_post(unique_function<void()> job) {
     {
         const std::lock_guard lock(mutex_);
         if (stopping_ || jobs_.size() >= max_queued_) {
@@ -45,7 +45,7 @@ std::size_t blocking_pool::queued() const {
 
 void blocking_pool::work() {
     for (;;) {
-        std::function<void()> job;
+        unique_function<void()> job;
         {
             std::unique_lock lock(mutex_);
             wake_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });

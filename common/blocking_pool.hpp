@@ -3,10 +3,11 @@
 // at once and the caller answers "overloaded" instead of queueing without limit.
 #pragma once
 
+#include "common/unique_function.hpp"
+
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
-#include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -24,7 +25,7 @@ public:
 
     /// Queues `job` unless the queue is full or the pool is stopping; false means refused (the job
     /// was not queued and will never run). Thread-safe.
-    [[nodiscard]] bool try_post(std::function<void()> job);
+    [[nodiscard]] bool try_post(unique_function<void()> job);
 
     /// Jobs waiting for a worker now (not counting running ones). Thread-safe.
     [[nodiscard]] std::size_t queued() const;
@@ -35,7 +36,7 @@ private:
     const std::size_t max_queued_;
     mutable std::mutex mutex_;
     std::condition_variable wake_;
-    std::deque<std::function<void()>> jobs_; // guarded by mutex_
+    std::deque<unique_function<void()>> jobs_; // guarded by mutex_
     bool stopping_ = false;                  // guarded by mutex_
     std::vector<std::thread> workers_;
 };

@@ -1,5 +1,8 @@
 // Minimal structured logging to stderr: one line per event, `level=… msg="…" key=value…`.
 // Callers pass only non-secret fields; secrets are common::secret and cannot be formatted.
+// Values are quoted and escaped so that whatever a client sent (a login, a header) can neither
+// start a second event nor act on the terminal that shows the log: C0/C1 controls, DEL,
+// U+2028/U+2029 and malformed UTF-8 come out as \xNN / \uNNNN escapes.
 #pragma once
 
 #include <initializer_list>

@@ -64,6 +64,8 @@ const char* key_name(throttle_key k) {
         return "user";
     case throttle_key::client_ip:
         return "client address";
+    case throttle_key::client_net:
+        return "client network";
     case throttle_key::destination:
         return "destination";
     case throttle_key::flow:
@@ -271,7 +273,8 @@ void plumbing(summary& s, const config& c) {
                            std::to_string(c.delivery.smtp.port) + " (" + tls + ")");
     }
     if (c.delivery.sms.enabled) {
-        channels.push_back("texts via " + without_query(c.delivery.sms.url));
+        channels.push_back("texts via " + without_query(c.delivery.sms.url) +
+                           " (national numbers read as " + c.delivery.sms.default_region + ")");
     }
     s.line("delivery", channels.empty() ? std::string("none") : join(channels, "; "));
     s.line("server",

@@ -42,6 +42,19 @@ struct server_config {
     std::vector<std::string> allowed_origins;
     seconds request_timeout{30};
     std::size_t max_body_bytes = 64 * 1024;
+    /// Threads running the connections (TLS, parsing); 0 = one per core.
+    unsigned io_threads = 0;
+    /// Threads for the blocking work of requests (directory, store, argon2id).
+    unsigned workers = 8;
+    /// Requests waiting for a worker; one more is answered 503 at once instead of queueing.
+    std::size_t max_queued = 256;
+    /// Open connections; one more is closed as soon as it is accepted.
+    std::size_t max_connections = 1024;
+    /// Longest time a client may take to send the request line and headers (slow headers) and
+    /// to finish the TLS handshake. At most request_timeout.
+    seconds header_timeout{10};
+    /// How long a kept-alive connection may wait for its next request.
+    seconds idle_timeout{60};
 };
 
 // ---- directory --------------------------------------------------------------------------------
@@ -128,8 +141,15 @@ struct smtp_config {
 
 enum class sms_body_format { invalid = 0, json, form };
 
+/// The region national phone numbers are read in when delivery.sms.default_region is absent.
+inline constexpr std::string_view default_phone_region = "KR";
+
 struct sms_config {
     bool enabled = false;
+    /// Where a number without a country code is dialled from (ISO 3166-1 alpha-2, one of
+    /// common::phone_regions()): "010-1234-5678" is +82 10 1234 5678 for KR. Shared by policy/
+    /// (throttle keys) and delivery/ (the number sent to), so both see the same E.164 number.
+    std::string default_region{default_phone_region};
     std::string url;             // https:// required when enabled
     std::string method = "POST"; // POST | PUT | PATCH
     /// PEM CA bundle for the provider's certificate; empty: the system's store.
@@ -250,7 +270,10 @@ struct password_config {
 
 // ---- throttles --------------------------------------------------------------------------------
 
-enum class throttle_key { invalid = 0, user, client_ip, destination, flow };
+/// client_ip: the address itself (IPv6: its /64, one host's usual share); client_net: the network
+/// around it (IPv6 /48, IPv4 /24), so a client that rotates through the /64s of its /48 or the
+/// addresses of its /24 still meets one limit.
+enum class throttle_key { invalid = 0, user, client_ip, destination, flow, client_net };
 
 struct throttle_bucket {
     std::string name;
@@ -271,6 +294,9 @@ struct throttles_config {
         {"texts", throttle_key::destination, 5, seconds{3600}, seconds{24 * 3600}},
         {"flow_starts_per_ip", throttle_key::client_ip, 20, seconds{600}, seconds{1800}},
         {"flow_starts_per_user", throttle_key::user, 5, seconds{600}, seconds{1800}},
+        // The aggregate over a /48 (IPv6) or /24 (IPv4): one attacker owns a /48 as easily as a
+        // /64, while a site's many legitimate users rarely start 200 resets in ten minutes.
+        {"flow_starts_per_net", throttle_key::client_net, 200, seconds{600}, seconds{1800}},
     };
 };
 

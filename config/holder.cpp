@@ -88,6 +88,10 @@ std::vector<diagnostic> restart_only_changes(const config& before, const config&
         }
     };
     note(before.server.listen != after.server.listen, "server.listen");
+    // The thread pools and the blocking queue are sized once, when the daemon starts.
+    note(before.server.io_threads != after.server.io_threads, "server.io_threads");
+    note(before.server.workers != after.server.workers, "server.workers");
+    note(before.server.max_queued != after.server.max_queued, "server.max_queued");
     note(before.store.backend != after.store.backend, "store.backend");
     note(before.store.sqlite_path != after.store.sqlite_path, "store.sqlite_path");
     const auto& a = before.store.postgres;

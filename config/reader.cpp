@@ -463,9 +463,13 @@ bool path_reader::read(const YAML::Node& node, const place& where, const std::st
             }
             return false;
         }
-        if (check == file_check::sensitive && (status.permissions & 04U) != 0) {
-            ctx.warning(where.value, path,
-                        "the key file is readable by every local user; chmod o-rwx");
+        // The TLS private key is the gateway's identity: whoever reads it can impersonate the
+        // reset pages and collect passwords. As for the store's keys, only ssprd may have it.
+        if (check == file_check::sensitive && (status.permissions & 077U) != 0) {
+            ctx.error(where.value, path,
+                      "group or others may access the key file; make it readable by ssprd only "
+                      "(chmod 600)");
+            return false;
         }
     }
     out = std::move(*expanded);

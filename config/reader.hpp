@@ -140,7 +140,7 @@ enum class file_check {
     none,
     /// Must exist and be readable now (certificates, word lists).
     readable,
-    /// As readable, and a warning when every local user can read it (TLS private key).
+    /// As readable, and an error when group or others may access it (TLS private key).
     sensitive,
 };
 

@@ -1,5 +1,6 @@
 #include "config/schema.hpp"
 
+#include "common/phone.hpp"
 #include "config/key_table.hpp"
 
 #include <algorithm>
@@ -112,6 +113,15 @@ enum_reader<std::string> language_names() {
     return r;
 }
 
+/// delivery.sms.default_region: the regions whose dialling plan common/phone.hpp knows.
+enum_reader<std::string> phone_region_reader() {
+    enum_reader<std::string> r;
+    for (const auto region : common::phone_regions()) {
+        r.values.emplace_back(std::string(region), std::string(region));
+    }
+    return r;
+}
+
 /// secret_header_files: header -> file; each file is read into secret_headers.
 struct secret_headers_reader {
     [[nodiscard]] key_spec describe() const {
@@ -199,7 +209,8 @@ object_schema<server_config> server_schema() {
     tls.required("certificate_file", &tls_files::certificate_file, readable_file(),
                  "PEM certificate chain the gateway presents, leaf first.")
         .required("key_file", &tls_files::key_file, private_key_file(),
-                  "PEM private key of the certificate. Must not be readable by other users.")
+                  "PEM private key of the certificate; mode 0600 or 0400 (no access for group or "
+                  "others).")
         .key("min_version", &tls_files::min_version,
              enum_reader<tls_version>{
                  {{"TLSv1.2", tls_version::tls1_2}, {"TLSv1.3", tls_version::tls1_3}}},
@@ -220,7 +231,20 @@ object_schema<server_config> server_schema() {
         .key("request_timeout", &server_config::request_timeout, d_s{1s, 5min},
              "Longest time a client may take to send a request.")
         .key("max_body_bytes", &server_config::max_body_bytes,
-             size{1024, std::int64_t{16} * 1024 * 1024}, "Largest request body accepted.");
+             size{1024, std::int64_t{16} * 1024 * 1024}, "Largest request body accepted.")
+        .key("io_threads", &server_config::io_threads, u_int{0, 64},
+             "Threads that run the connections (TLS, HTTP parsing); 0: one per core.")
+        .key("workers", &server_config::workers, u_int{1, 256},
+             "Threads for the blocking work of requests (directory, store, security answers).")
+        .key("max_queued", &server_config::max_queued, size{1, 65536},
+             "Requests waiting for a worker; one more is answered 503 at once.")
+        .key("max_connections", &server_config::max_connections, size{1, 100000},
+             "Open client connections; one more is closed as soon as it is accepted.")
+        .key("header_timeout", &server_config::header_timeout, d_s{1s, 5min},
+             "Longest time a client may take for the TLS handshake and for the request line and "
+             "headers; at most request_timeout.")
+        .key("idle_timeout", &server_config::idle_timeout, d_s{1s, 1h},
+             "How long a kept-alive connection may wait for its next request.");
     return s;
 }
 
@@ -350,6 +374,9 @@ object_schema<delivery_config> delivery_schema() {
 
     object_schema<sms_config> sms;
     sms.key("enabled", &sms_config::enabled, bool_reader{}, "Send text messages.")
+        .key("default_region", &sms_config::default_region, phone_region_reader(),
+             "Region (ISO 3166-1 alpha-2) a number without country code is read in, for "
+             "sending and for the per-destination limits alike; default KR.")
         .key("url", &sms_config::url, text(2048),
              "https:// endpoint of the SMS provider; required when enabled.")
         .key("method", &sms_config::method,
@@ -525,11 +552,13 @@ constexpr bucket_default bucket_defaults[] = {
     {"texts", "Text messages sent per destination number.", 100},
     {"flow_starts_per_ip", "Resets started per client address.", 100000},
     {"flow_starts_per_user", "Resets started per user.", 100},
+    {"flow_starts_per_net", "Resets started per client network (IPv6 /48, IPv4 /24).", 100000},
 };
 
 enum_reader<throttle_key> throttle_keys() {
     return {{{"user", throttle_key::user},
              {"client_ip", throttle_key::client_ip},
+             {"client_net", throttle_key::client_net},
              {"destination", throttle_key::destination},
              {"flow", throttle_key::flow}}};
 }
@@ -559,7 +588,7 @@ object_schema<throttles_config> throttles_schema() {
         object_schema<throttle_bucket> bucket;
         bucket
             .key("key", &throttle_bucket::key, throttle_keys(),
-                 "What is counted: per user, client_ip, destination or flow.")
+                 "What is counted: per user, client_ip, client_net, destination or flow.")
             .key("limit", &throttle_bucket::limit, u_int{1, b.max_limit},
                  "Events allowed within the window.")
             .key("window", &throttle_bucket::window, d_s{1s, 30 * 24h},
@@ -585,7 +614,7 @@ object_schema<throttles_config> throttles_schema() {
     object_schema<throttle_bucket> extra;
     extra
         .required("key", &throttle_bucket::key, throttle_keys(),
-                  "What is counted: per user, client_ip, destination or flow.")
+                  "What is counted: per user, client_ip, client_net, destination or flow.")
         .required("limit", &throttle_bucket::limit, u_int{1, 100000},
                   "Events allowed within the window.")
         .required("window", &throttle_bucket::window, d_s{1s, 30 * 24h},

@@ -402,6 +402,18 @@ private:
                 error(at("server.allowed_origins", i), p.message);
             }
         }
+        // The header deadline is a part of the whole request's; a longer one would never apply.
+        if (s.header_timeout > s.request_timeout) {
+            // Named where the admin wrote a value: a short request_timeout alone lowers it too.
+            if (ctx_.present("server.header_timeout")) {
+                error("server.header_timeout", "must not be longer than server.request_timeout",
+                      {"server.request_timeout"});
+            } else {
+                error("server.request_timeout",
+                      "must not be shorter than server.header_timeout (default 10s)",
+                      {"server.header_timeout"});
+            }
+        }
     }
 
     // ---- directory ------------------------------------------------------------------------------

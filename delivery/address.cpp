@@ -1,5 +1,7 @@
 #include "delivery/address.hpp"
 
+#include "common/phone.hpp"
+
 #include <algorithm>
 
 namespace sspr::delivery {
@@ -72,35 +74,36 @@ result<std::string> normalise_email(std::string_view address) {
     return std::string(address);
 }
 
-result<std::string> normalise_phone(std::string_view number) {
-    std::string out;
-    for (const char c : number) {
-        if (c == ' ' || c == '-' || c == '.' || c == '(' || c == ')') {
-            continue;
-        }
-        const bool leading_plus = c == '+' && out.empty();
-        if (!leading_plus && (c < '0' || c > '9')) {
-            return failure(error::invalid_destination, "not a phone number");
-        }
-        out += c;
+result<std::string> normalise_phone(std::string_view number, std::string_view region) {
+    auto e164 = common::to_e164(number, region);
+    if (!e164) {
+        return failure(error::invalid_destination,
+                       "not a phone number (international form, or national in the default "
+                       "region)");
     }
-    const auto digits = out.size() - (out.starts_with('+') ? 1U : 0U);
-    if (digits < 6 || digits > 15) {
-        return failure(error::invalid_destination, "phone number needs 6 to 15 digits");
-    }
-    return out;
+    return std::move(*e164);
 }
 
-result<std::string> normalise_destination(channel via, std::string_view destination) {
+result<std::string> normalise_destination(channel via, std::string_view destination,
+                                          std::string_view phone_region) {
     switch (via) {
     case channel::email:
         return normalise_email(destination);
     case channel::sms:
-        return normalise_phone(destination);
+        return normalise_phone(destination, phone_region);
     case channel::invalid:
         break;
     }
     return failure(error::invalid_message, "no channel");
+}
+
+bool valid_message_id(std::string_view id) noexcept {
+    if (id.empty() || id.size() > 64) {
+        return false;
+    }
+    return std::all_of(id.begin(), id.end(), [](char c) {
+        return is_alpha_digit(c) || c == '.' || c == '_' || c == '-';
+    });
 }
 
 std::string mask_destination(channel via, std::string_view destination) {

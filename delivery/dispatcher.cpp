@@ -54,21 +54,6 @@ const char* missing_parameter(const message& msg) {
     return "message kind not set";
 }
 
-// Ids end up in Message-ID and in an HTTP header: keep them to a safe alphabet.
-bool valid_id(std::string_view id) {
-    if (id.empty() || id.size() > 64) {
-        return false;
-    }
-    for (const char c : id) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                        (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-        if (!ok) {
-            return false;
-        }
-    }
-    return true;
-}
-
 std::string new_id(common::random& random) {
     std::array<std::byte, 16> bytes{};
     random.fill(bytes);
@@ -143,14 +128,14 @@ result<void> dispatcher::async_send(message msg, completion done) {
     if (const char* missing = missing_parameter(msg)) {
         return failure(error::invalid_message, missing);
     }
-    auto destination = normalise_destination(msg.via, msg.destination);
+    auto destination = normalise_destination(msg.via, msg.destination, options_.phone_region);
     if (!destination) {
         return destination.error();
     }
     msg.destination = std::move(*destination);
     if (msg.id.empty()) {
         msg.id = new_id(*random_);
-    } else if (!valid_id(msg.id)) {
+    } else if (!valid_message_id(msg.id)) {
         return failure(error::invalid_message, "message id must be 1-64 of [A-Za-z0-9._-]");
     }
     if (msg.params.when == std::chrono::system_clock::time_point{}) {
@@ -171,7 +156,7 @@ result<void> dispatcher::async_send(message msg, completion done) {
     return {};
 }
 
-void dispatcher::deliver(message& msg, const completion& done) {
+void dispatcher::deliver(message& msg, completion& done) {
     auto& count = counters_for(msg.via);
     const attempt_fn& transport = msg.via == channel::email ? transports_.email : transports_.sms;
     const std::string masked = mask_destination(msg.via, msg.destination);
@@ -262,6 +247,7 @@ std::unique_ptr<sender> make_sender(const config::delivery_config& cfg, dispatch
     if (!clock || !random) {
         throw std::invalid_argument("delivery: a clock and a random source are required");
     }
+    options.phone_region = cfg.sms.default_region;
     dispatcher::channels transports;
     if (cfg.smtp.enabled) {
         auto client = std::make_shared<const smtp_client>(cfg.smtp, clock);

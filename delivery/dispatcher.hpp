@@ -33,6 +33,9 @@ struct retry_policy {
                                                        const retry_policy& policy);
 
 struct dispatch_options {
+    /// The region numbers without a country code are read in; make_sender takes it from
+    /// delivery.sms.default_region, as policy/ must for its per-destination counters.
+    std::string phone_region{config::default_phone_region};
     /// Messages sent at the same time.
     std::size_t threads = 2;
     /// Messages waiting for a worker; one more is refused with error::overloaded.
@@ -73,7 +76,7 @@ private:
         std::atomic<std::uint64_t> retried{0};
     };
 
-    void deliver(message& msg, const completion& done);
+    void deliver(message& msg, completion& done);
     /// Sleeps for `d` unless stopping; false when woken by stopping.
     bool wait_backoff(std::chrono::milliseconds d);
     counters& counters_for(channel via) noexcept;
@@ -96,9 +99,9 @@ private:
 };
 
 /// The production sender: an SMTP client when cfg.smtp.enabled, a webhook client when
-/// cfg.sms.enabled, on a dispatcher. Throws std::invalid_argument naming the bad key when a
-/// configured channel cannot work (at start-up, before listening). Sets SIGPIPE to ignored if it
-/// was at its default.
+/// cfg.sms.enabled, on a dispatcher; options.phone_region is set to cfg.sms.default_region. Throws
+/// std::invalid_argument naming the bad key when a configured channel cannot work (at start-up,
+/// before listening). Sets SIGPIPE to ignored if it was at its default.
 [[nodiscard]] std::unique_ptr<sender> make_sender(const config::delivery_config& cfg,
                                                   dispatch_options options,
                                                   std::shared_ptr<const common::clock> clock,

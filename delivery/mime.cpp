@@ -84,6 +84,27 @@ bool valid_language_tag(std::string_view tag) {
     return true;
 }
 
+// "id@domain": the id as valid_message_id allows it, the domain as normalise_email's.
+bool valid_message_id_header(std::string_view message_id) {
+    const auto at = message_id.find('@');
+    if (at == std::string_view::npos) {
+        return false;
+    }
+    return valid_message_id(message_id.substr(0, at)) &&
+           normalise_email("x" + std::string(message_id.substr(at))).has_value();
+}
+
+bool valid_boundary(std::string_view boundary) {
+    // RFC 2046 allows 70 characters; "=_" cannot occur in base64, the rest is a message id.
+    if (!boundary.starts_with("=_") || boundary.size() > 70) {
+        return false;
+    }
+    return std::all_of(boundary.begin() + 2, boundary.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '.' || c == '_' || c == '-';
+    });
+}
+
 } // namespace
 
 result<mailbox> parse_mailbox(std::string_view text) {
@@ -170,8 +191,23 @@ std::string base64_lines(std::string_view data) {
     return out;
 }
 
-common::secret build_mime(const mail_headers& headers, std::string_view text, std::string_view html,
-                          std::string_view boundary) {
+result<common::secret> build_mime(const mail_headers& headers, std::string_view text,
+                                  std::string_view html, std::string_view boundary) {
+    // A header line built from a value holding CR/LF or a second address is a header (or
+    // recipient) injection: check here, whatever the caller did.
+    if (const auto to = normalise_email(headers.to); !to || *to != headers.to) {
+        return failure(error::invalid_destination, "To must be one plain address");
+    }
+    if (const auto from = normalise_email(headers.from.address);
+        !from || *from != headers.from.address) {
+        return failure(error::invalid_destination, "From must be one plain address");
+    }
+    if (!valid_message_id_header(headers.message_id)) {
+        return failure(error::invalid_message, "Message-ID must be id@domain of safe characters");
+    }
+    if (!valid_boundary(boundary)) {
+        return failure(error::invalid_message, "MIME boundary must be =_ and safe characters");
+    }
     std::string out;
     out.reserve(1024 + (text.size() + html.size()) * 2);
     out += "Date: " + format_rfc5322_date(headers.date) + "\r\n";

@@ -34,8 +34,15 @@ struct mail_headers {
 
 /// The whole message as sent after DATA. `boundary` must not occur in the base64 bodies; one that
 /// starts with "=_" never can.
-[[nodiscard]] common::secret build_mime(const mail_headers& headers, std::string_view text,
-                                        std::string_view html, std::string_view boundary);
+///
+/// Checks what goes into the header lines itself rather than trusting its caller (a dispatcher
+/// that normalised them): `to` and `from.address` must each be one plain addr-spec (see
+/// normalise_email: no CR/LF, no comma, no second address, no display name), `message_id` an id
+/// of valid_message_id's alphabet, "@" and a domain of LDH labels, and `boundary` "=_" and at most
+/// 68 more of [A-Za-z0-9._-]. error::invalid_destination for a bad address, invalid_message for
+/// the rest.
+[[nodiscard]] result<common::secret> build_mime(const mail_headers& headers, std::string_view text,
+                                                std::string_view html, std::string_view boundary);
 
 /// A header value: as is when it is printable ASCII that cannot be mistaken for an encoded word,
 /// else RFC 2047 `=?UTF-8?B?…?=` words of at most 60 characters, split on character boundaries and

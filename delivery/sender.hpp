@@ -4,6 +4,7 @@
 #pragma once
 
 #include "common/secret.hpp"
+#include "common/unique_function.hpp"
 #include "delivery/error.hpp"
 
 #include <chrono>
@@ -122,7 +123,8 @@ struct sender_stats {
 
 class sender {
 public:
-    using completion = std::function<void(result<void>)>;
+    /// Move-only: a completion may own what it answers (a connection's state, a pending response).
+    using completion = common::unique_function<void(result<void>)>;
 
     virtual ~sender() = default;
 

@@ -1,6 +1,7 @@
 #include "delivery/smtp_client.hpp"
 
 #include "common/log.hpp"
+#include "delivery/address.hpp"
 #include "delivery/curl.hpp"
 #include "delivery/templates.hpp"
 
@@ -82,6 +83,15 @@ smtp_client::smtp_client(config::smtp_config cfg, std::shared_ptr<const common::
 }
 
 result<void> smtp_client::send(const message& msg) const {
+    // The dispatcher normalised both already; checked again here because both reach the SMTP
+    // command line (RCPT TO) and the headers, where a CR/LF or a second address would be an
+    // injection, and nothing should depend on every caller having gone through the dispatcher.
+    if (const auto to = normalise_email(msg.destination); !to || *to != msg.destination) {
+        return failure(error::invalid_destination, "SMTP: the recipient must be one plain address");
+    }
+    if (!valid_message_id(msg.id)) {
+        return failure(error::invalid_message, "SMTP: message id must be 1-64 of [A-Za-z0-9._-]");
+    }
     const auto content = render_email(msg);
     const mail_headers headers{
         from_,
@@ -91,8 +101,11 @@ result<void> smtp_client::send(const message& msg) const {
         clock_->system_now(),
         std::string(pick_language(msg.language)),
     };
-    const common::secret payload =
+    const auto payload =
         build_mime(headers, content.text.reveal(), content.html.reveal(), "=_sspr_" + msg.id);
+    if (!payload) {
+        return payload.error();
+    }
 
     auto easy = detail::make_easy();
     if (!easy) {
@@ -105,7 +118,7 @@ result<void> smtp_client::send(const message& msg) const {
     if (!detail::append(recipients, rcpt.c_str())) {
         return failure(error::internal, "out of memory");
     }
-    upload up{payload.reveal()};
+    upload up{payload->reveal()};
     std::array<char, CURL_ERROR_SIZE> errors{};
 
     detail::easy_options opt(h);

@@ -328,7 +328,7 @@ void engine::impl::fill_standin(const snapshot& s, subject& sub,
             auto hint = challenge::fake_email_hint(d.hmac_key, *login, domains);
             o.hint = hint ? *hint : "";
         } else if (login && m == config::method::sms) {
-            auto hint = challenge::fake_phone_hint(d.hmac_key, *login, "82");
+            auto hint = challenge::fake_phone_hint(d.hmac_key, *login);
             o.hint = hint ? *hint : "";
         }
         sub.offers.push_back(std::move(o));
@@ -461,9 +461,22 @@ result<subject> engine::impl::subject_for_dn(const snapshot& s, flow_type type,
 
 // ---- throttles ----------------------------------------------------------------------------------
 
+namespace {
+
+/// Phone numbers are counted in the region delivery/ sends them in, so that both see one number.
+policy::throttle_subject with_region(const snapshot& s, policy::throttle_subject who) {
+    if (who.phone_region.empty()) {
+        who.phone_region = s.cfg->delivery.sms.default_region;
+    }
+    return who;
+}
+
+} // namespace
+
 result<void> engine::impl::throttle(const snapshot& s, policy::throttle_event e,
-                                    const policy::throttle_subject& who, bool count,
+                                    const policy::throttle_subject& subject, bool count,
                                     audit_note& note) {
+    const policy::throttle_subject who = with_region(s, subject);
     const auto t = now();
     const auto ts = store::to_timestamp(t);
     std::vector<policy::throttle_decision> decisions;
@@ -525,7 +538,8 @@ result<void> engine::impl::throttle(const snapshot& s, policy::throttle_event e,
     return failure{problem::throttled, verdict.retry_after};
 }
 
-void engine::impl::count_failure(const snapshot& s, const policy::throttle_subject& who) {
+void engine::impl::count_failure(const snapshot& s, const policy::throttle_subject& subject) {
+    const policy::throttle_subject who = with_region(s, subject);
     const auto t = now();
     for (const auto* b : s.buckets->counted_by(policy::throttle_event::proof_failed)) {
         auto key = policy::derive_key(*b, who, d.hmac_key);
@@ -562,7 +576,7 @@ void engine::impl::clear_counters(const snapshot& s, const subject& sub, std::st
         destinations.push_back(c.address);
     }
     auto keys = policy::keys_to_clear_on_success(*s.buckets, sub.dn, destinations, flow_id,
-                                                 d.hmac_key);
+                                                 d.hmac_key, s.cfg->delivery.sms.default_region);
     if (!keys) {
         return;
     }

@@ -37,11 +37,13 @@ struct server_info {
     [[nodiscard]] bool is_active_directory() const;
 };
 
-/// A modification of one attribute; values are bytes (unicodePwd is binary).
+/// A modification of one attribute; values are bytes (unicodePwd is binary). The values are views,
+/// never copies: a password goes to libldap straight from the caller's (wiped) buffer, so no
+/// temporary std::string holds it. They must outlive the modify() call.
 struct modification {
     int op = 0; // LDAP_MOD_REPLACE / LDAP_MOD_ADD / LDAP_MOD_DELETE
     std::string attribute;
-    std::vector<std::string> values;
+    std::vector<std::string_view> values;
 };
 
 struct control {

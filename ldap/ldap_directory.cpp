@@ -6,8 +6,6 @@
 #include "ldap/escape.hpp"
 #include "ldap/unicode_pwd.hpp"
 
-#include <openssl/crypto.h>
-
 #include <atomic>
 #include <csignal>
 #include <charconv>
@@ -64,15 +62,6 @@ std::int64_t filetime_of(common::clock::system_time t) {
     const auto since_unix = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch());
     return (since_unix.count() + epoch_offset_s * 1'000'000) * 10;
 }
-
-struct wiped_string {
-    std::string value;
-    wiped_string() = default;
-    explicit wiped_string(std::string v) : value(std::move(v)) {}
-    wiped_string(const wiped_string&) = delete;
-    wiped_string& operator=(const wiped_string&) = delete;
-    ~wiped_string() { OPENSSL_cleanse(value.data(), value.size()); }
-};
 
 class ldap_directory final : public directory {
 public:
@@ -506,12 +495,12 @@ private:
 
     result<void> ad_reset(connection& c, std::string_view dn, std::string_view password,
                           const reset_options& options) const {
-        auto encoded = ad_unicode_pwd(password);
+        // A secret, wiped when it goes; the modification only views it.
+        const auto encoded = ad_unicode_pwd(password);
         if (!encoded) {
             return failure(error::invalid_password_encoding, "new password is not valid UTF-8");
         }
-        const wiped_string value(std::move(*encoded));
-        std::vector<modification> mods{{LDAP_MOD_REPLACE, "unicodePwd", {value.value}}};
+        std::vector<modification> mods{{LDAP_MOD_REPLACE, "unicodePwd", {encoded->reveal()}}};
         // AD's reset leaves lockoutTime alone; clearing it in the same modify makes it one step.
         if (options.unlock) {
             mods.push_back({LDAP_MOD_REPLACE, "lockoutTime", {"0"}});
@@ -527,40 +516,32 @@ private:
         } else if (c.info().supports_control(oid_policy_hints_deprecated)) {
             controls.push_back({std::string(oid_policy_hints_deprecated), std::string(policy_hints_value), false});
         }
-        auto done = c.modify(operation_kind::reset, std::string(dn), mods, controls);
-        OPENSSL_cleanse(mods.front().values.front().data(), mods.front().values.front().size());
-        return done;
+        return c.modify(operation_kind::reset, std::string(dn), mods, controls);
     }
 
     static result<void> ad_change(connection& c, std::string_view dn, std::string_view old_password,
                                   std::string_view new_password) {
-        auto old_value = ad_unicode_pwd(old_password);
-        auto new_value = ad_unicode_pwd(new_password);
+        const auto old_value = ad_unicode_pwd(old_password);
+        const auto new_value = ad_unicode_pwd(new_password);
         if (!old_value) {
             return failure(error::wrong_current_password, "current password is not valid UTF-8");
         }
         if (!new_value) {
             return failure(error::invalid_password_encoding, "new password is not valid UTF-8");
         }
-        const wiped_string old_wiped(std::move(*old_value));
-        const wiped_string new_wiped(std::move(*new_value));
-        std::vector<modification> mods{{LDAP_MOD_DELETE, "unicodePwd", {old_wiped.value}},
-                                       {LDAP_MOD_ADD, "unicodePwd", {new_wiped.value}}};
-        auto done = c.modify(operation_kind::change, std::string(dn), mods, {});
-        for (auto& m : mods) {
-            OPENSSL_cleanse(m.values.front().data(), m.values.front().size());
-        }
-        return done;
+        const std::vector<modification> mods{{LDAP_MOD_DELETE, "unicodePwd", {old_value->reveal()}},
+                                             {LDAP_MOD_ADD, "unicodePwd", {new_value->reveal()}}};
+        return c.modify(operation_kind::change, std::string(dn), mods, {});
     }
 
     result<void> openldap_reset(connection& c, std::string_view dn, std::string_view password,
                                 const reset_options& options) const {
         result<void> done;
         if (cfg_.openldap_reset == openldap_reset_mode::replace_user_password) {
-            std::vector<modification> mods{{LDAP_MOD_REPLACE, "userPassword", {std::string(password)}}};
+            // The caller's buffer itself: no std::string copy of the password is made.
+            const std::vector<modification> mods{{LDAP_MOD_REPLACE, "userPassword", {password}}};
             done = c.modify(operation_kind::reset, std::string(dn), mods,
                             {{std::string(oid_ppolicy_request), {}, false}});
-            OPENSSL_cleanse(mods.front().values.front().data(), mods.front().values.front().size());
         } else {
             if (!c.info().supports_extension(oid_password_modify)) {
                 return failure(error::unsupported, "server does not offer the Password Modify exop");

@@ -2,8 +2,6 @@
 
 #include "ldap/escape.hpp"
 
-#include <openssl/crypto.h>
-
 #include <cstdint>
 
 namespace sspr::ldap {
@@ -14,14 +12,9 @@ void put_unit(std::string& out, std::uint32_t unit) {
     out += static_cast<char>((unit >> 8U) & 0xffU);
 }
 
-} // namespace
-
-std::optional<std::string> utf8_to_utf16le(std::string_view utf8) {
-    if (!is_valid_utf8(utf8)) {
-        return std::nullopt;
-    }
-    std::string out;
-    out.reserve(utf8.size() * 2);
+/// Appends the UTF-16LE form of `utf8`, which must be well-formed. Never more than two bytes
+/// per input byte, so a buffer reserved for that never reallocates.
+void append_utf16le(std::string& out, std::string_view utf8) {
     std::size_t i = 0;
     while (i < utf8.size()) {
         const auto lead = static_cast<unsigned char>(utf8[i]);
@@ -51,21 +44,31 @@ std::optional<std::string> utf8_to_utf16le(std::string_view utf8) {
             put_unit(out, cp);
         }
     }
+}
+
+} // namespace
+
+std::optional<std::string> utf8_to_utf16le(std::string_view utf8) {
+    if (!is_valid_utf8(utf8)) {
+        return std::nullopt;
+    }
+    std::string out;
+    out.reserve(utf8.size() * 2);
+    append_utf16le(out, utf8);
     return out;
 }
 
-std::optional<std::string> ad_unicode_pwd(std::string_view password) {
-    if (password.find('\0') != std::string_view::npos) {
+std::optional<common::secret> ad_unicode_pwd(std::string_view password) {
+    if (password.find('\0') != std::string_view::npos || !is_valid_utf8(password)) {
         return std::nullopt;
     }
-    std::string quoted;
-    quoted.reserve(password.size() + 2);
-    quoted += '"';
-    quoted += password;
-    quoted += '"';
-    auto encoded = utf8_to_utf16le(quoted);
-    OPENSSL_cleanse(quoted.data(), quoted.size());
-    return encoded;
+    // The quotes are encoded around the password in place: no quoted UTF-8 copy of it is made.
+    std::string encoded;
+    encoded.reserve(password.size() * 2 + 4);
+    append_utf16le(encoded, "\"");
+    append_utf16le(encoded, password);
+    append_utf16le(encoded, "\"");
+    return common::secret(std::move(encoded));
 }
 
 } // namespace sspr::ldap

@@ -3,6 +3,8 @@
 // is refused before anything reaches the directory.
 #pragma once
 
+#include "common/secret.hpp"
+
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,7 +15,8 @@ namespace sspr::ldap {
 [[nodiscard]] std::optional<std::string> utf8_to_utf16le(std::string_view utf8);
 
 /// The unicodePwd attribute value for `password`, or nothing when the password is not valid UTF-8
-/// or contains NUL. The returned bytes are a secret: wipe them after use.
-[[nodiscard]] std::optional<std::string> ad_unicode_pwd(std::string_view password);
+/// or contains NUL. Built in one buffer reserved up front (so no reallocation leaves a copy
+/// behind) and handed over as a secret, which wipes it when it dies.
+[[nodiscard]] std::optional<common::secret> ad_unicode_pwd(std::string_view password);
 
 } // namespace sspr::ldap

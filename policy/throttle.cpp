@@ -1,5 +1,6 @@
 #include "policy/throttle.hpp"
 
+#include "common/phone.hpp"
 #include "policy/decision.hpp"
 
 #include <boost/throw_exception.hpp>
@@ -13,6 +14,7 @@
 #include <algorithm>
 #include <array>
 #include <limits>
+#include <optional>
 #include <set>
 
 namespace sspr::policy {
@@ -36,7 +38,7 @@ public:
             return "bucket name must start with failed_proofs, validations, emails, texts or "
                    "flow_starts";
         case throttle_error::invalid_key:
-            return "bucket key must be user, client_ip, destination or flow";
+            return "bucket key must be user, client_ip, client_net, destination or flow";
         case throttle_error::zero_limit:
             return "bucket limit must be at least 1";
         case throttle_error::invalid_window:
@@ -83,6 +85,7 @@ bool valid_key(config::throttle_key k) noexcept {
     switch (k) {
     case config::throttle_key::user:
     case config::throttle_key::client_ip:
+    case config::throttle_key::client_net:
     case config::throttle_key::destination:
     case config::throttle_key::flow:
         return true;
@@ -246,83 +249,123 @@ throttle_result<bucket_set> make_bucket_set(const config::throttles_config& conf
     return bucket_set(config.buckets);
 }
 
-throttle_result<std::string> normalize_ip(std::string_view ip) {
+namespace {
+
+/// The 16 bytes of `ip` (IPv4 as IPv4-mapped IPv6) and whether it is IPv4; nothing when it is not
+/// an address. Brackets and an IPv6 zone ("%eth0": the interface, not another host) are dropped.
+std::optional<std::pair<std::array<unsigned char, 16>, bool>> parse_ip(std::string_view ip) {
     std::string text(trim(ip));
     if (text.size() >= 2 && text.front() == '[' && text.back() == ']') {
         text = text.substr(1, text.size() - 2);
     }
-    // A zone names the interface the packet came in on, not another host.
     if (const auto pct = text.find('%');
         pct != std::string::npos && text.find(':') != std::string::npos) {
         text.resize(pct);
     }
     std::array<unsigned char, 16> bytes{};
-    if (inet_pton(AF_INET, text.c_str(), bytes.data()) == 1) {
-        return ipv4_text(bytes.data());
+    if (inet_pton(AF_INET, text.c_str(), bytes.data() + 12) == 1) {
+        bytes[10] = 0xff;
+        bytes[11] = 0xff;
+        return std::pair{bytes, true};
     }
     if (inet_pton(AF_INET6, text.c_str(), bytes.data()) != 1) {
-        return throttle_failure(throttle_error::invalid_ip);
+        return std::nullopt;
     }
     // ::ffff:a.b.c.d is an IPv4 client seen through a dual-stack socket: the same host as a.b.c.d.
     const bool mapped =
         std::all_of(bytes.begin(), bytes.begin() + 10, [](unsigned char b) { return b == 0; }) &&
         bytes[10] == 0xff && bytes[11] == 0xff;
-    if (mapped) {
-        return ipv4_text(bytes.data() + 12);
-    }
-    std::fill(bytes.begin() + 8, bytes.end(), static_cast<unsigned char>(0));
+    return std::pair{bytes, mapped};
+}
+
+/// `bytes` with all but the first `prefix_bits` bits cleared, as text with "/<prefix_bits>".
+throttle_result<std::string> ipv6_prefix(std::array<unsigned char, 16> bytes,
+                                         std::size_t prefix_bits) {
+    std::fill(bytes.begin() + static_cast<std::ptrdiff_t>(prefix_bits / 8), bytes.end(),
+              static_cast<unsigned char>(0));
     std::array<char, INET6_ADDRSTRLEN> out{};
     if (inet_ntop(AF_INET6, bytes.data(), out.data(), static_cast<socklen_t>(out.size())) ==
         nullptr) {
         return throttle_failure(throttle_error::invalid_ip);
     }
-    return std::string(out.data()) + "/64";
+    return std::string(out.data()) + "/" + std::to_string(prefix_bits);
 }
 
-throttle_result<std::string> normalize_destination(std::string_view destination) {
+bool is_gmail(std::string_view domain) {
+    return domain == "gmail.com" || domain == "googlemail.com";
+}
+
+} // namespace
+
+throttle_result<std::string> normalize_ip(std::string_view ip) {
+    const auto parsed = parse_ip(ip);
+    if (!parsed) {
+        return throttle_failure(throttle_error::invalid_ip);
+    }
+    const auto& [bytes, v4] = *parsed;
+    if (v4) {
+        return ipv4_text(bytes.data() + 12);
+    }
+    return ipv6_prefix(bytes, 64);
+}
+
+throttle_result<std::string> normalize_net(std::string_view ip) {
+    const auto parsed = parse_ip(ip);
+    if (!parsed) {
+        return throttle_failure(throttle_error::invalid_ip);
+    }
+    auto [bytes, v4] = *parsed;
+    if (v4) {
+        bytes[15] = 0;
+        return ipv4_text(bytes.data() + 12) + "/24";
+    }
+    return ipv6_prefix(bytes, 48);
+}
+
+throttle_result<std::string> normalize_destination(std::string_view destination,
+                                                   std::string_view phone_region) {
     const std::string_view d = trim(destination);
     if (d.empty()) {
         return throttle_failure(throttle_error::invalid_destination);
     }
-    if (d.find('@') != std::string_view::npos) {
-        const auto at = d.find('@');
-        if (at == 0 || at + 1 == d.size() || d.find('@', at + 1) != std::string_view::npos) {
+    if (d.find('@') == std::string_view::npos) {
+        auto number = common::to_e164(d, phone_region);
+        if (!number) {
             return throttle_failure(throttle_error::invalid_destination);
         }
-        std::string out;
-        out.reserve(d.size());
-        for (char c : d) {
-            const auto byte = static_cast<unsigned char>(c);
-            if (byte <= 0x20 || byte == 0x7f) {
-                return throttle_failure(throttle_error::invalid_destination);
-            }
-            // Lower-casing the local part too: two spellings of one mailbox must share a counter,
-            // and merging two genuinely different mailboxes only makes the limit stricter.
-            out.push_back((c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c);
-        }
-        return out;
+        return std::move(*number);
     }
-    std::string out;
-    std::string_view rest = d;
-    if (rest.front() == '+') {
-        out.push_back('+');
-        rest.remove_prefix(1);
-    }
-    bool any_digit = false;
-    for (char c : rest) {
-        if (c >= '0' && c <= '9') {
-            out.push_back(c);
-            any_digit = true;
-        } else if (c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == '/') {
-            continue;
-        } else {
-            return throttle_failure(throttle_error::invalid_destination);
-        }
-    }
-    if (!any_digit) {
+    const auto at = d.find('@');
+    if (at == 0 || at + 1 == d.size() || d.find('@', at + 1) != std::string_view::npos) {
         return throttle_failure(throttle_error::invalid_destination);
     }
-    return out;
+    std::string lowered;
+    lowered.reserve(d.size());
+    for (char c : d) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte <= 0x20 || byte == 0x7f) {
+            return throttle_failure(throttle_error::invalid_destination);
+        }
+        // Lower-casing the local part too: two spellings of one mailbox must share a counter,
+        // and merging two genuinely different mailboxes only makes the limit stricter.
+        lowered.push_back((c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c);
+    }
+    std::string local = lowered.substr(0, at);
+    std::string domain = lowered.substr(at + 1);
+    // a+1@x.org and a+2@x.org reach one mailbox at nearly every provider: one counter, or a
+    // flood of codes needs nothing but a fresh tag per message.
+    if (const auto plus = local.find('+'); plus != std::string::npos && plus > 0) {
+        local.resize(plus);
+    }
+    if (is_gmail(domain)) {
+        // Gmail ignores dots in the local part and answers to both of its domains.
+        std::erase(local, '.');
+        domain = "gmail.com";
+        if (local.empty()) {
+            return throttle_failure(throttle_error::invalid_destination);
+        }
+    }
+    return local + "@" + domain;
 }
 
 throttle_result<std::string> derive_key(const config::throttle_bucket& bucket,
@@ -350,10 +393,16 @@ throttle_result<std::string> derive_key(const config::throttle_bucket& bucket,
             part = normalize_ip(subject.client_ip);
         }
         break;
+    case config::throttle_key::client_net:
+        kind = "net";
+        if (!trim(subject.client_ip).empty()) {
+            part = normalize_net(subject.client_ip);
+        }
+        break;
     case config::throttle_key::destination:
         kind = "dest";
         if (!trim(subject.destination).empty()) {
-            part = normalize_destination(subject.destination);
+            part = normalize_destination(subject.destination, subject.phone_region);
         }
         break;
     case config::throttle_key::flow:
@@ -439,7 +488,7 @@ throttle_decision most_restrictive(std::span<const throttle_decision> decisions)
 throttle_result<std::vector<std::string>>
 keys_to_clear_on_success(const bucket_set& buckets, std::string_view user_dn,
                          std::span<const std::string> destinations, std::string_view flow_id,
-                         const common::secret& hmac_key) {
+                         const common::secret& hmac_key, std::string_view phone_region) {
     std::vector<std::string> keys;
     for (const auto& b : buckets.buckets()) {
         switch (b.key) {
@@ -457,6 +506,7 @@ keys_to_clear_on_success(const bucket_set& buckets, std::string_view user_dn,
             for (const auto& dest : destinations) {
                 throttle_subject s;
                 s.destination = dest;
+                s.phone_region = std::string(phone_region);
                 auto key = derive_key(b, s, hmac_key);
                 if (key) {
                     keys.push_back(std::move(*key));
@@ -477,6 +527,7 @@ keys_to_clear_on_success(const bucket_set& buckets, std::string_view user_dn,
             }
             break;
         case config::throttle_key::client_ip:
+        case config::throttle_key::client_net:
         case config::throttle_key::invalid:
             break;
         }

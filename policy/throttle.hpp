@@ -36,7 +36,7 @@ enum class throttle_error {
     duplicate_name,
     /// A bucket's name does not start with a known counter, so it would count nothing.
     unknown_counter,
-    /// A bucket's key is not user, client_ip, destination or flow.
+    /// A bucket's key is not user, client_ip, client_net, destination or flow.
     invalid_key,
     /// A bucket's limit is 0: it would refuse everything.
     zero_limit,
@@ -142,26 +142,44 @@ struct throttle_subject {
     std::string client_ip;   // the client's address (after trusted-proxy handling)
     std::string destination; // the email address or phone number a message goes to
     std::string flow_id;
+    /// The region a phone number without country code is read in: config
+    /// delivery.sms.default_region, the one delivery/ sends with, so that both see one number.
+    /// Empty: only numbers in international form count (others are invalid_destination).
+    std::string phone_region;
 };
 
-/// An IP address in the form it is counted under: IPv4 dotted quad; IPv4-mapped IPv6 as IPv4;
-/// other IPv6 as its /64 ("2001:db8:1:2::/64"), since one host usually owns a whole /64 and could
-/// otherwise rotate addresses. Brackets and a zone ("%eth0") are dropped.
+/// An IP address in the form it is counted under by client_ip buckets: IPv4 dotted quad;
+/// IPv4-mapped IPv6 as IPv4; other IPv6 as its /64 ("2001:db8:1:2::/64"), since one host usually
+/// owns a whole /64 and could otherwise rotate addresses. Brackets and a zone ("%eth0") are
+/// dropped.
 [[nodiscard]] throttle_result<std::string> normalize_ip(std::string_view ip);
 
-/// A destination in the form it is counted under: an email address (anything with '@') trimmed
-/// and lower-cased; a phone number as its digits with a leading '+' when it had one, separators
-/// " -.()/" dropped ("+1 (555) 010-0199" → "+15550100199").
-[[nodiscard]] throttle_result<std::string> normalize_destination(std::string_view destination);
+/// The network an IP address is counted under by client_net buckets: IPv6 its /48
+/// ("2001:db8:1::/48"), the usual assignment to one site, so that a client hopping between the
+/// 65,536 /64s it owns meets one limit; IPv4 (and IPv4-mapped IPv6) its /24 ("192.0.2.0/24").
+[[nodiscard]] throttle_result<std::string> normalize_net(std::string_view ip);
+
+/// A destination in the form it is counted under, so that spellings of one mailbox or one phone
+/// share a counter:
+/// - an email address (anything with '@'): trimmed and lower-cased; a sub-address dropped
+///   ("a+1@x.org" and "a+2@x.org" count as "a@x.org"); for Gmail also the dots of the local
+///   part and googlemail.com ("j.doe@googlemail.com" counts as "jdoe@gmail.com"). Only the
+///   counting merges them: messages still go to the address as registered;
+/// - a phone number: its E.164 form (common::to_e164), national numbers read in `phone_region`
+///   ("010-1234-5678", "+82 10 1234 5678" and "0082 10 1234 5678" are all "+821012345678").
+/// invalid_destination for anything else.
+[[nodiscard]] throttle_result<std::string> normalize_destination(std::string_view destination,
+                                                                 std::string_view phone_region);
 
 /// Shortest HMAC key accepted for keys.
 inline constexpr std::size_t min_key_bytes = 16;
 
 /// The store key of `bucket` for `subject`: "bucket:<name>|<kind>:<hex>", kind one of user, ip,
-/// dest, flow, and hex the HMAC-SHA-256 of "<kind>:<normalized subject part>" under `hmac_key`.
-/// Keys are keyed hashes so the store never holds a raw address, phone number, DN or flow id, and
-/// nobody without the key can test guesses against it; the bucket name stays readable so counters
-/// can be inspected and cleared per bucket. Changing the key starts every counter afresh.
+/// net, dest, flow, and hex the HMAC-SHA-256 of "<kind>:<normalized subject part>" under
+/// `hmac_key`. Keys are keyed hashes so the store never holds a raw address, phone number, DN or
+/// flow id, and nobody without the key can test guesses against it; the bucket name stays readable
+/// so counters can be inspected and cleared per bucket. Changing the key starts every counter
+/// afresh.
 [[nodiscard]] throttle_result<std::string> derive_key(const config::throttle_bucket& bucket,
                                                       const throttle_subject& subject,
                                                       const common::secret& hmac_key);
@@ -218,13 +236,14 @@ struct throttle_decision {
 
 /// The keys to delete after the user reset the password successfully (as Entra: all the user's
 /// counters start again): every user-keyed bucket, destination-keyed buckets for each of the
-/// user's `destinations` (those that do not normalise are skipped: they have no counter), and
-/// flow-keyed buckets for `flow_id` when given. Client-IP buckets are never cleared, or anyone
-/// could wipe an address's counters by resetting an account of their own.
+/// user's `destinations` (read as throttle_subject::phone_region says with `phone_region`; those
+/// that do not normalise are skipped: they have no counter), and flow-keyed buckets for `flow_id`
+/// when given. Client-IP and client-network buckets are never cleared, or anyone could wipe an
+/// address's counters by resetting an account of their own.
 [[nodiscard]] throttle_result<std::vector<std::string>>
 keys_to_clear_on_success(const bucket_set& buckets, std::string_view user_dn,
                          std::span<const std::string> destinations, std::string_view flow_id,
-                         const common::secret& hmac_key);
+                         const common::secret& hmac_key, std::string_view phone_region);
 
 } // namespace sspr::policy
 

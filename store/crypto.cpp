@@ -68,16 +68,23 @@ std::uint32_t get_u32(std::string_view in) noexcept {
     return v;
 }
 
-// Lengths are prefixed so that ("ab", "c") and ("a", "bc") never give the same bytes.
-std::string make_aad(std::string_view header, std::string_view user_dn, std::string_view field) {
+// Lengths are prefixed so that ("ab", "c") and ("a", "bc") never give the same bytes. The header
+// comes first and holds the format, so the two formats' data can never be read one as the other.
+// Format 2 appends the row version: a value sealed for version 3 does not open as version 5.
+std::string make_aad(std::string_view header, std::string_view user_dn, std::string_view field,
+                     std::optional<std::uint64_t> version) {
     std::string aad;
-    aad.reserve(aad_label.size() + header.size() + 8 + user_dn.size() + field.size());
+    aad.reserve(aad_label.size() + header.size() + 16 + user_dn.size() + field.size());
     aad.append(aad_label);
     aad.append(header);
     put_u32(aad, static_cast<std::uint32_t>(field.size()));
     aad.append(field);
     put_u32(aad, static_cast<std::uint32_t>(user_dn.size()));
     aad.append(user_dn);
+    if (version) {
+        put_u32(aad, static_cast<std::uint32_t>(*version >> 32U));
+        put_u32(aad, static_cast<std::uint32_t>(*version & 0xffffffffU));
+    }
     return aad;
 }
 
@@ -279,7 +286,7 @@ std::shared_ptr<const keyring> load_keyring(const std::string& active_path,
 // ---- sealing ------------------------------------------------------------------------------------
 
 result<std::string> seal(const keyring& keys, common::random& random, std::string_view plaintext,
-                         std::string_view user_dn, std::string_view field) {
+                         std::string_view user_dn, std::string_view field, std::uint64_t version) {
     if (plaintext.size() > max_plaintext) {
         return error::invalid_argument;
     }
@@ -293,7 +300,8 @@ result<std::string> seal(const keyring& keys, common::random& random, std::strin
     std::array<unsigned char, nonce_bytes> nonce{};
     random.fill(std::as_writable_bytes(std::span(nonce)));
 
-    auto body = gcm_encrypt(k.data(), nonce.data(), make_aad(header, user_dn, field), plaintext);
+    auto body =
+        gcm_encrypt(k.data(), nonce.data(), make_aad(header, user_dn, field, version), plaintext);
     if (!body) {
         return body.error();
     }
@@ -305,10 +313,13 @@ result<std::string> seal(const keyring& keys, common::random& random, std::strin
     return out;
 }
 
-result<common::secret> open(const keyring& keys, std::string_view sealed, std::string_view user_dn,
-                            std::string_view field) {
+namespace {
+
+result<common::secret> open_format(const keyring& keys, std::string_view sealed,
+                                   std::string_view user_dn, std::string_view field,
+                                   std::uint8_t format, std::optional<std::uint64_t> version) {
     const auto id = sealed_key_id(sealed);
-    if (!id || sealed.size() < overhead) {
+    if (!id || sealed.size() < overhead || static_cast<unsigned char>(sealed[0]) != format) {
         return error::corrupt;
     }
     const key* k = keys.find(*id);
@@ -319,7 +330,7 @@ result<common::secret> open(const keyring& keys, std::string_view sealed, std::s
     const auto nonce = sealed.substr(header_bytes, nonce_bytes);
     const auto body = sealed.substr(header_bytes + nonce_bytes, sealed.size() - overhead);
     const auto tag = sealed.substr(sealed.size() - tag_bytes);
-    const auto aad = make_aad(header, user_dn, field);
+    const auto aad = make_aad(header, user_dn, field, version);
 
     const cipher_ctx_ptr ctx(EVP_CIPHER_CTX_new());
     if (!ctx || aes_gcm() == nullptr) {
@@ -349,8 +360,24 @@ result<common::secret> open(const keyring& keys, std::string_view sealed, std::s
     return common::secret(std::move(plain));
 }
 
+} // namespace
+
+result<common::secret> open(const keyring& keys, std::string_view sealed, std::string_view user_dn,
+                            std::string_view field, std::uint64_t version) {
+    return open_format(keys, sealed, user_dn, field, format_version, version);
+}
+
+result<common::secret> open_legacy(const keyring& keys, std::string_view sealed,
+                                   std::string_view user_dn, std::string_view field) {
+    return open_format(keys, sealed, user_dn, field, legacy_format_version, std::nullopt);
+}
+
 std::optional<std::uint32_t> sealed_key_id(std::string_view sealed) noexcept {
-    if (sealed.size() < header_bytes || static_cast<unsigned char>(sealed[0]) != format_version) {
+    if (sealed.size() < header_bytes) {
+        return std::nullopt;
+    }
+    const auto format = static_cast<unsigned char>(sealed[0]);
+    if (format != format_version && format != legacy_format_version) {
         return std::nullopt;
     }
     return get_u32(sealed.substr(1, 4));

@@ -1,10 +1,13 @@
 // Encryption at rest for the enrolment data (contact addresses, TOTP secrets, answer hashes):
 // AES-256-GCM with a random 96-bit nonce per value, under keys read from key files.
 //
-// A sealed value is: version (1 byte, 1) | key id (4 bytes, big-endian) | nonce (12) | ciphertext
-// | tag (16). The additional authenticated data binds it to its row and field (user DN, field
-// name) and to its own header, so a value copied to another user or another column, or given a
-// different key id, fails authentication instead of decrypting into the wrong place.
+// A sealed value is: format (1 byte, 2) | key id (4 bytes, big-endian) | nonce (12) | ciphertext
+// | tag (16). The additional authenticated data binds it to its row, its field and the row's
+// version (user DN, field name, enrolment version) and to its own header, so a value copied to
+// another user or another column, an older value of the same field put back, or a value given a
+// different key id fails authentication instead of decrypting into the wrong place or time.
+// Format 1 (no version in the authenticated data) is only read by the schema migration that
+// re-seals such values as format 2 (open_legacy).
 //
 // Keys: a keyring has one active key (used for every new value) and older keys that are only
 // read, so keys can be rotated: put the new key first, keep the old one as older, run
@@ -35,7 +38,9 @@ namespace sspr::store::crypto {
 inline constexpr std::size_t key_bytes = 32;
 inline constexpr std::size_t nonce_bytes = 12;
 inline constexpr std::size_t tag_bytes = 16;
-inline constexpr std::uint8_t format_version = 1;
+inline constexpr std::uint8_t format_version = 2;
+/// The format before the version was bound in; read only by open_legacy.
+inline constexpr std::uint8_t legacy_format_version = 1;
 inline constexpr std::size_t header_bytes = 1 + 4;
 /// Bytes a sealed value has on top of its plaintext.
 inline constexpr std::size_t overhead = header_bytes + nonce_bytes + tag_bytes;
@@ -86,19 +91,27 @@ private:
 [[nodiscard]] std::shared_ptr<const keyring>
 load_keyring(const std::string& active_path, const std::vector<std::string>& older_paths = {});
 
-/// Encrypts `plaintext` for field `field` of user `user_dn` under the active key. invalid_argument
-/// when the plaintext is longer than max_plaintext; failed when OpenSSL fails.
+/// Encrypts `plaintext` for field `field` of version `version` of user `user_dn`'s row under the
+/// active key. invalid_argument when the plaintext is longer than max_plaintext; failed when
+/// OpenSSL fails.
 [[nodiscard]] result<std::string> seal(const keyring& keys, common::random& random,
                                        std::string_view plaintext, std::string_view user_dn,
-                                       std::string_view field);
+                                       std::string_view field, std::uint64_t version);
 
-/// Decrypts a sealed value of field `field` of user `user_dn`. unknown_key when its key id is not
-/// in the keyring; corrupt when it is malformed or fails authentication (tampered, another row or
-/// field, wrong key).
+/// Decrypts a sealed value of field `field` of version `version` of user `user_dn`'s row.
+/// unknown_key when its key id is not in the keyring; corrupt when it is malformed, of another
+/// format, or fails authentication (tampered, another row, field or version, wrong key).
 [[nodiscard]] result<common::secret> open(const keyring& keys, std::string_view sealed,
-                                          std::string_view user_dn, std::string_view field);
+                                          std::string_view user_dn, std::string_view field,
+                                          std::uint64_t version);
 
-/// The key id in a sealed value's header, or nothing when it is not a sealed value of this format.
+/// Decrypts a format 1 value (bound to user and field only), for the migration that re-seals it
+/// as format 2; corrupt for anything else.
+[[nodiscard]] result<common::secret> open_legacy(const keyring& keys, std::string_view sealed,
+                                                 std::string_view user_dn, std::string_view field);
+
+/// The key id in a sealed value's header (format 2 or 1), or nothing when it is not a sealed
+/// value.
 [[nodiscard]] std::optional<std::uint32_t> sealed_key_id(std::string_view sealed) noexcept;
 
 /// Key ids as people read them in logs and reports: 8 lower-case hex digits.

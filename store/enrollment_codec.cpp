@@ -1,7 +1,8 @@
 #include "store/enrollment_codec.hpp"
 
-#include <openssl/crypto.h>
+#include "common/wipe.hpp"
 
+#include <functional>
 #include <limits>
 
 namespace sspr::store::detail {
@@ -10,20 +11,6 @@ namespace {
 constexpr char layout_version = 1;
 // Far above any real enrolment; a larger count can only come from a damaged row.
 constexpr std::uint32_t max_items = 1000;
-
-// Wipes a plaintext buffer when it goes out of scope, whichever way the function leaves.
-class wiped_string {
-public:
-    wiped_string() = default;
-    wiped_string(const wiped_string&) = delete;
-    wiped_string& operator=(const wiped_string&) = delete;
-    ~wiped_string() {
-        if (!value.empty()) {
-            OPENSSL_cleanse(value.data(), value.size());
-        }
-    }
-    std::string value;
-};
 
 void put_u32(std::string& out, std::uint32_t v) {
     for (int shift = 24; shift >= 0; shift -= 8) {
@@ -164,13 +151,13 @@ result<std::optional<totp_enrollment>> decode_totp(std::string_view plain) {
         }
         return std::optional<totp_enrollment>();
     }
-    wiped_string secret;
+    common::wiping_string secret;
     unsigned char confirmed = 0;
-    if (!r.string(secret.value) || !r.byte(confirmed) || confirmed > 1 || !r.done()) {
+    if (!r.string(secret.get()) || !r.byte(confirmed) || confirmed > 1 || !r.done()) {
         return error::corrupt;
     }
     totp_enrollment t;
-    t.secret = common::secret(secret.value);
+    t.secret = common::secret(std::move(secret.get()));
     t.confirmed = confirmed == 1;
     return std::optional<totp_enrollment>(std::move(t));
 }
@@ -207,15 +194,14 @@ result<std::vector<question_answer>> decode_questions(std::string_view plain) {
     return out;
 }
 
-result<sealed_enrollment> seal_enrollment(const enrollment& e, const crypto::keyring& keys,
-                                          common::random& random) {
+result<sealed_enrollment> seal_enrollment(const enrollment& e, std::uint64_t version,
+                                          const crypto::keyring& keys, common::random& random) {
     sealed_enrollment row;
     row.key_id = keys.active().id();
     const auto seal_one = [&](std::string plain, std::string_view field,
                               std::string& out) -> result<void> {
-        wiped_string p;
-        p.value = std::move(plain);
-        auto sealed = crypto::seal(keys, random, p.value, e.user_dn, field);
+        const common::wiping_string p(std::move(plain));
+        auto sealed = crypto::seal(keys, random, p.view(), e.user_dn, field, version);
         if (!sealed) {
             return sealed.error();
         }
@@ -237,10 +223,15 @@ result<sealed_enrollment> seal_enrollment(const enrollment& e, const crypto::key
     return row;
 }
 
-result<void> open_enrollment(const sealed_enrollment& row, std::string_view user_dn,
-                             const crypto::keyring& keys, enrollment& out) {
+namespace {
+
+using open_fn =
+    std::function<result<common::secret>(std::string_view sealed, std::string_view field)>;
+
+result<void> open_fields(const sealed_enrollment& row, std::string_view user_dn,
+                         const open_fn& open_one, enrollment& out) {
     out.user_dn = std::string(user_dn);
-    auto emails = crypto::open(keys, row.emails, user_dn, field_emails);
+    auto emails = open_one(row.emails, field_emails);
     if (!emails) {
         return emails.error();
     }
@@ -250,7 +241,7 @@ result<void> open_enrollment(const sealed_enrollment& row, std::string_view user
     }
     out.emails = std::move(*decoded_emails);
 
-    auto phones = crypto::open(keys, row.phones, user_dn, field_phones);
+    auto phones = open_one(row.phones, field_phones);
     if (!phones) {
         return phones.error();
     }
@@ -260,7 +251,7 @@ result<void> open_enrollment(const sealed_enrollment& row, std::string_view user
     }
     out.phones = std::move(*decoded_phones);
 
-    auto totp = crypto::open(keys, row.totp, user_dn, field_totp);
+    auto totp = open_one(row.totp, field_totp);
     if (!totp) {
         return totp.error();
     }
@@ -270,7 +261,7 @@ result<void> open_enrollment(const sealed_enrollment& row, std::string_view user
     }
     out.totp = std::move(*decoded_totp);
 
-    auto questions = crypto::open(keys, row.questions, user_dn, field_questions);
+    auto questions = open_one(row.questions, field_questions);
     if (!questions) {
         return questions.error();
     }
@@ -280,6 +271,28 @@ result<void> open_enrollment(const sealed_enrollment& row, std::string_view user
     }
     out.questions = std::move(*decoded_questions);
     return {};
+}
+
+} // namespace
+
+result<void> open_enrollment(const sealed_enrollment& row, std::string_view user_dn,
+                             std::uint64_t version, const crypto::keyring& keys, enrollment& out) {
+    return open_fields(
+        row, user_dn,
+        [&](std::string_view sealed, std::string_view field) {
+            return crypto::open(keys, sealed, user_dn, field, version);
+        },
+        out);
+}
+
+result<void> open_legacy_enrollment(const sealed_enrollment& row, std::string_view user_dn,
+                                    const crypto::keyring& keys, enrollment& out) {
+    return open_fields(
+        row, user_dn,
+        [&](std::string_view sealed, std::string_view field) {
+            return crypto::open_legacy(keys, sealed, user_dn, field);
+        },
+        out);
 }
 
 } // namespace sspr::store::detail

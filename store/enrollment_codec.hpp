@@ -1,7 +1,8 @@
 // How an enrolment is laid out at rest (internal to store/). The four secret fields (e-mail
 // addresses, phone numbers, TOTP secret, question answer hashes) are each serialised to a small
-// binary plaintext and sealed separately, with the user DN and the field name as authenticated
-// data, so one field cannot be swapped for another or moved to another user.
+// binary plaintext and sealed separately, with the user DN, the field name and the row's version as
+// authenticated data, so one field cannot be swapped for another, moved to another user, or put
+// back from an older version of the row.
 #pragma once
 
 #include "store/crypto.hpp"
@@ -36,13 +37,23 @@ struct sealed_enrollment {
 [[nodiscard]] std::string encode_questions(const std::vector<question_answer>& questions);
 [[nodiscard]] result<std::vector<question_answer>> decode_questions(std::string_view plain);
 
-/// Serialises and seals the four fields under the active key; plaintext buffers are wiped.
-[[nodiscard]] result<sealed_enrollment>
-seal_enrollment(const enrollment& e, const crypto::keyring& keys, common::random& random);
+/// Serialises and seals the four fields for version `version` of the row under the active key;
+/// plaintext buffers are wiped.
+[[nodiscard]] result<sealed_enrollment> seal_enrollment(const enrollment& e, std::uint64_t version,
+                                                        const crypto::keyring& keys,
+                                                        common::random& random);
 
-/// Opens the four sealed fields of user_dn's row into `out` (user_dn, emails, phones, totp
-/// without last_used_step, questions). corrupt / unknown_key as crypto::open.
+/// Opens the four sealed fields of version `version` of user_dn's row into `out` (user_dn,
+/// emails, phones, totp without last_used_step, questions). corrupt / unknown_key as
+/// crypto::open.
 [[nodiscard]] result<void> open_enrollment(const sealed_enrollment& row, std::string_view user_dn,
-                                           const crypto::keyring& keys, enrollment& out);
+                                           std::uint64_t version, const crypto::keyring& keys,
+                                           enrollment& out);
+
+/// The same for a row sealed in the legacy format (crypto::open_legacy), for the migration that
+/// re-seals it.
+[[nodiscard]] result<void> open_legacy_enrollment(const sealed_enrollment& row,
+                                                  std::string_view user_dn,
+                                                  const crypto::keyring& keys, enrollment& out);
 
 } // namespace sspr::store::detail

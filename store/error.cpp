@@ -39,6 +39,8 @@ public:
             return "database schema is newer than this build";
         case error::overloaded:
             return "too many state store operations waiting";
+        case error::insecure_file:
+            return "state store file is accessible to group or others";
         case error::failed:
             return "state store operation failed";
         }

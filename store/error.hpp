@@ -44,6 +44,10 @@ enum class error {
     schema_too_new,
     /// Every connection is in use and the wait for one timed out; refused instead of queueing.
     overloaded,
+    /// The SQLite database file (or its -wal/-shm file) may be read or written by group or others:
+    /// anyone who can write it can forge state, anyone who can read it holds every row. Refused
+    /// at open until it is made private (chmod 600).
+    insecure_file,
     /// Any other database failure (unexpected SQL error or I/O error); details are in the log.
     failed,
 };

@@ -121,7 +121,8 @@ public:
         pgconn_ptr conn_;
     };
 
-    static result<std::unique_ptr<pg_driver>> open(const postgres_options& options) {
+    static result<std::unique_ptr<pg_driver>> open(const postgres_options& options,
+                                                   const migration_step& step) {
         if (!valid_schema(options.schema) || options.pool_size == 0 || options.host.empty()) {
             return error::invalid_argument;
         }
@@ -132,7 +133,7 @@ public:
         if (!first) {
             return first.error();
         }
-        if (auto migrated = driver->migrate(first->get()); !migrated) {
+        if (auto migrated = driver->migrate(first->get(), step); !migrated) {
             return migrated.error();
         }
         if (auto prepared = prepare(first->get()); !prepared) {
@@ -182,64 +183,11 @@ public:
         if (params.size() != def.params.size()) {
             throw std::logic_error("wrong parameter count for " + std::string(def.name));
         }
-        // Parameters go in binary: integers as 8 big-endian bytes, text and bytea as they are.
-        std::vector<std::array<char, 8>> ints(params.size());
-        std::vector<const char*> values(params.size());
-        std::vector<int> lengths(params.size());
-        std::vector<int> formats(params.size(), 1);
-        for (std::size_t i = 0; i < params.size(); ++i) {
-            const auto& p = params[i];
-            if (p.type == param_type::i64) {
-                const auto u = static_cast<std::uint64_t>(p.i);
-                for (std::size_t b = 0; b < 8; ++b) {
-                    ints[i][b] = static_cast<char>((u >> (56 - 8 * b)) & 0xffU);
-                }
-                values[i] = ints[i].data();
-                lengths[i] = 8;
-            } else {
-                // A null pointer would send SQL NULL; an empty value must still be a value.
-                values[i] = p.s.empty() ? "" : p.s.data();
-                lengths[i] = static_cast<int>(p.s.size());
-            }
-        }
+        const binary_params bound(params);
         const pgresult_ptr res(PQexecPrepared(l.conn(), def.name.data(),
-                                              static_cast<int>(params.size()), values.data(),
-                                              lengths.data(), formats.data(), 1));
-        const auto status = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
-        if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
-            return fail(def.name, l.conn(), res.get());
-        }
-        sql_result out;
-        const int rows = PQntuples(res.get());
-        const int columns = PQnfields(res.get());
-        out.rows.reserve(static_cast<std::size_t>(rows));
-        for (int r = 0; r < rows; ++r) {
-            sql_row row(static_cast<std::size_t>(columns));
-            for (int c = 0; c < columns; ++c) {
-                auto& cell = row[static_cast<std::size_t>(c)];
-                if (PQgetisnull(res.get(), r, c) != 0) {
-                    cell.null = true;
-                    continue;
-                }
-                const char* data = PQgetvalue(res.get(), r, c);
-                const auto size = static_cast<std::size_t>(PQgetlength(res.get(), r, c));
-                const Oid type = PQftype(res.get(), c);
-                if (type == int8_oid || type == int4_oid) {
-                    if (size != (type == int8_oid ? 8U : 4U)) {
-                        return fail_with(def.name, error::corrupt, "unexpected integer width");
-                    }
-                    cell.i = read_be(data, size);
-                } else {
-                    cell.s.assign(data, size);
-                }
-            }
-            out.rows.push_back(std::move(row));
-        }
-        const char* affected = PQcmdTuples(res.get());
-        if (def.writes && affected != nullptr && *affected != '\0') {
-            out.affected = std::strtoull(affected, nullptr, 10);
-        }
-        return out;
+                                              static_cast<int>(params.size()), bound.values(),
+                                              bound.lengths(), bound.formats(), 1));
+        return collect(l.conn(), res.get(), def.name, def.writes);
     }
 
 private:
@@ -278,6 +226,95 @@ private:
             }
         }
         return PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) == PQTRANS_IDLE;
+    }
+
+    /// Parameters in binary: integers as 8 big-endian bytes, text and bytea as they are. The
+    /// views must outlive the call that sends them.
+    class binary_params {
+    public:
+        explicit binary_params(std::span<const sql_param> params)
+            : ints_(params.size()), values_(params.size()), lengths_(params.size()),
+              formats_(params.size(), 1), types_(params.size()) {
+            for (std::size_t i = 0; i < params.size(); ++i) {
+                const auto& p = params[i];
+                if (p.type == param_type::i64) {
+                    const auto u = static_cast<std::uint64_t>(p.i);
+                    for (std::size_t b = 0; b < 8; ++b) {
+                        ints_[i][b] = static_cast<char>((u >> (56 - 8 * b)) & 0xffU);
+                    }
+                    values_[i] = ints_[i].data();
+                    lengths_[i] = 8;
+                    types_[i] = int8_oid;
+                } else {
+                    // A null pointer would send SQL NULL; an empty value must still be a value.
+                    values_[i] = p.s.empty() ? "" : p.s.data();
+                    lengths_[i] = static_cast<int>(p.s.size());
+                    types_[i] = p.type == param_type::blob ? bytea_oid : text_oid;
+                }
+            }
+        }
+        [[nodiscard]] const char* const* values() const noexcept { return values_.data(); }
+        [[nodiscard]] const int* lengths() const noexcept { return lengths_.data(); }
+        [[nodiscard]] const int* formats() const noexcept { return formats_.data(); }
+        [[nodiscard]] const Oid* types() const noexcept { return types_.data(); }
+
+    private:
+        std::vector<std::array<char, 8>> ints_;
+        std::vector<const char*> values_;
+        std::vector<int> lengths_;
+        std::vector<int> formats_;
+        std::vector<Oid> types_;
+    };
+
+    /// The rows of a binary-format result (or the failure it reports).
+    static result<sql_result> collect(PGconn* conn, PGresult* res, std::string_view name,
+                                      bool writes) {
+        const auto status = res != nullptr ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+        if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
+            return fail(name, conn, res);
+        }
+        sql_result out;
+        const int rows = PQntuples(res);
+        const int columns = PQnfields(res);
+        out.rows.reserve(static_cast<std::size_t>(rows));
+        for (int r = 0; r < rows; ++r) {
+            sql_row row(static_cast<std::size_t>(columns));
+            for (int c = 0; c < columns; ++c) {
+                auto& cell = row[static_cast<std::size_t>(c)];
+                if (PQgetisnull(res, r, c) != 0) {
+                    cell.null = true;
+                    continue;
+                }
+                const char* data = PQgetvalue(res, r, c);
+                const auto size = static_cast<std::size_t>(PQgetlength(res, r, c));
+                const Oid type = PQftype(res, c);
+                if (type == int8_oid || type == int4_oid) {
+                    if (size != (type == int8_oid ? 8U : 4U)) {
+                        return fail_with(name, error::corrupt, "unexpected integer width");
+                    }
+                    cell.i = read_be(data, size);
+                } else {
+                    cell.s.assign(data, size);
+                }
+            }
+            out.rows.push_back(std::move(row));
+        }
+        const char* affected = PQcmdTuples(res);
+        if (writes && affected != nullptr && *affected != '\0') {
+            out.affected = std::strtoull(affected, nullptr, 10);
+        }
+        return out;
+    }
+
+    /// One statement outside the prepared set (a migration's), on the migrating connection.
+    static result<sql_result> run_adhoc(PGconn* conn, std::string_view sql,
+                                        std::span<const sql_param> params) {
+        const binary_params bound(params);
+        const std::string text(sql);
+        const pgresult_ptr res(PQexecParams(conn, text.c_str(), static_cast<int>(params.size()),
+                                            bound.types(), bound.values(), bound.lengths(),
+                                            bound.formats(), 1));
+        return collect(conn, res.get(), "migrate", true);
     }
 
     static error fail_with(std::string_view operation, error e, const std::string& detail) {
@@ -401,7 +438,7 @@ private:
         return std::strtoll(PQgetvalue(res.get(), 0, 0), nullptr, 10);
     }
 
-    result<void> migrate(PGconn* conn) const {
+    result<void> migrate(PGconn* conn, const migration_step& step) const {
         if (auto r = simple(conn, "migrate", "BEGIN"); !r) {
             return r.error();
         }
@@ -457,6 +494,15 @@ private:
             if (auto r = simple(conn, "migrate", migration_sql(m, dialect::postgres)); !r) {
                 return rollback(r.error());
             }
+            if (m.needs_keys) {
+                const migration_exec run = [conn](std::string_view sql,
+                                                  std::span<const sql_param> params) {
+                    return run_adhoc(conn, sql, params);
+                };
+                if (auto r = step(m.version, run); !r) {
+                    return rollback(r.error());
+                }
+            }
             if (auto r = simple(conn, "migrate", version_insert_sql(m, now_ms)); !r) {
                 return rollback(r.error());
             }
@@ -490,16 +536,17 @@ postgres_options postgres_options_from(const config::postgres_config& cfg) {
 
 result<std::unique_ptr<state_store>>
 make_postgres_store(const postgres_options& options, std::shared_ptr<const crypto::keyring> keys,
-                    std::shared_ptr<common::random> random) {
-    if (!keys || !random) {
+                    const common::secret& row_mac_key, std::shared_ptr<common::random> random) {
+    if (!keys || !random || row_mac_key.reveal().size() < min_row_mac_key_bytes) {
         return error::invalid_argument;
     }
-    auto driver = pg_driver::open(options);
+    auto mac = std::make_shared<const row_mac>(row_mac_key);
+    auto driver = pg_driver::open(options, sql_store<pg_driver>::migrator(keys, mac, random));
     if (!driver) {
         return driver.error();
     }
     return std::unique_ptr<state_store>(std::make_unique<sql_store<pg_driver>>(
-        std::move(*driver), std::move(keys), std::move(random)));
+        std::move(*driver), std::move(keys), std::move(mac), std::move(random)));
 }
 
 } // namespace sspr::store

@@ -8,6 +8,8 @@
 // - A small pool of connections, opened lazily and prepared once each; a connection the server
 //   dropped (restart, failover) is noticed before reuse and replaced. A call on a lost connection
 //   answers error::unavailable; the next call connects again.
+// - Every flow, code and enrolment row carries a MAC checked on every read (store/row_mac.hpp):
+//   another holder of the database role cannot forge state.
 // - Every call blocks (on the network): run it from a common::blocking_pool.
 #pragma once
 
@@ -48,11 +50,12 @@ struct postgres_options {
 /// pool_size); the rest keep their defaults.
 [[nodiscard]] postgres_options postgres_options_from(const config::postgres_config& cfg);
 
-/// Connects, creates the schema when missing and migrates it. Errors: unavailable (cannot
-/// connect or log in), schema_too_new, invalid_argument (bad schema name or pool size); the
-/// reason is logged.
+/// Connects, creates the schema when missing and migrates it. `keys` seals the enrolments,
+/// `row_mac_key` (the server HMAC key, at least 32 bytes) keys the MAC of every row. Errors:
+/// unavailable (cannot connect or log in), schema_too_new, invalid_argument (bad schema name or
+/// pool size, no keys or random, a short MAC key); the reason is logged.
 [[nodiscard]] result<std::unique_ptr<state_store>>
 make_postgres_store(const postgres_options& options, std::shared_ptr<const crypto::keyring> keys,
-                    std::shared_ptr<common::random> random);
+                    const common::secret& row_mac_key, std::shared_ptr<common::random> random);
 
 } // namespace sspr::store

@@ -91,7 +91,14 @@ int rotate_key(const std::string& config_path, std::ostream& out, std::ostream& 
             return 1;
         }
     }
-    auto store = make_state_store(cfg, keys, common::make_system_random());
+    // The row MAC key derives from the server HMAC key, read as the loader reads every secret.
+    const config::file_content hmac = config::system_options().read_secret(cfg.hmac_key_file);
+    if (!hmac.status.error.empty()) {
+        err << prefix << "store.hmac_key_file " << cfg.hmac_key_file << ": " << hmac.status.error
+            << '\n';
+        return 1;
+    }
+    auto store = make_state_store(cfg, keys, hmac.content, common::make_system_random());
     if (!store) {
         err << prefix << "cannot open the state store: " << store.error().message()
             << " (the reason is in the log)\n";

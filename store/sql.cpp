@@ -10,57 +10,63 @@ namespace {
 
 // Method sets are kept as a bit mask of config::method values.
 constexpr std::array<statement_def, stmt_count> statements{{
-    {stmt::create_flow, "sspr_create_flow", "ttiiiiii", true,
+    // Every row carries row_mac (store/row_mac.hpp), made by the store over all its columns. A
+    // write that derives a row from the stored one is a compare-and-set on the MAC that was
+    // checked when it was read, so nothing read unchecked is ever written back.
+    {stmt::create_flow, "sspr_create_flow", "ttiiiiiib", true,
      "INSERT INTO flows (id, user_dn, kind, state, gates_passed, methods_used, created_at, "
-     "expires_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1) "
+     "expires_at, version, row_mac) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9) "
      "ON CONFLICT (id) DO NOTHING RETURNING version"},
     {stmt::get_flow, "sspr_get_flow", "t", false,
-     "SELECT user_dn, kind, state, gates_passed, methods_used, created_at, expires_at, version "
-     "FROM flows WHERE id = $1"},
-    {stmt::update_flow, "sspr_update_flow", "tiiiii", true,
+     "SELECT user_dn, kind, state, gates_passed, methods_used, created_at, expires_at, version, "
+     "row_mac FROM flows WHERE id = $1"},
+    {stmt::update_flow, "sspr_update_flow", "tiiiiibb", true,
      "UPDATE flows SET state = $3, gates_passed = $4, methods_used = $5, expires_at = $6, "
-     "version = version + 1 WHERE id = $1 AND version = $2 "
-     "RETURNING user_dn, kind, state, gates_passed, methods_used, created_at, expires_at, version"},
+     "version = version + 1, row_mac = $7 WHERE id = $1 AND version = $2 AND row_mac = $8 "
+     "RETURNING user_dn, kind, state, gates_passed, methods_used, created_at, expires_at, version, "
+     "row_mac"},
     {stmt::delete_flow, "sspr_delete_flow", "t", true, "DELETE FROM flows WHERE id = $1"},
-    {stmt::put_code, "sspr_put_code", "tibbii", true,
-     "INSERT INTO codes (flow_id, method, binding_hash, code_hash, expires_at, tries_left) "
-     "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (flow_id, method) DO UPDATE SET "
+    {stmt::put_code, "sspr_put_code", "tibbiib", true,
+     "INSERT INTO codes (flow_id, method, binding_hash, code_hash, expires_at, tries_left, "
+     "row_mac) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (flow_id, method) DO UPDATE SET "
      "binding_hash = excluded.binding_hash, code_hash = excluded.code_hash, "
-     "expires_at = excluded.expires_at, tries_left = excluded.tries_left"},
+     "expires_at = excluded.expires_at, tries_left = excluded.tries_left, "
+     "row_mac = excluded.row_mac"},
     {stmt::get_code, "sspr_get_code", "ti", false,
-     "SELECT binding_hash, code_hash, expires_at, tries_left FROM codes "
+     "SELECT binding_hash, code_hash, expires_at, tries_left, row_mac FROM codes "
      "WHERE flow_id = $1 AND method = $2"},
-    // One statement: the check and the spend happen under the same row lock, so concurrent
-    // verifiers can never spend more tries than there were.
-    {stmt::take_try, "sspr_take_try", "tii", true,
-     "UPDATE codes SET tries_left = tries_left - 1 "
-     "WHERE flow_id = $1 AND method = $2 AND tries_left > 0 AND expires_at > $3 "
-     "RETURNING binding_hash, code_hash, expires_at, tries_left"},
+    // A compare-and-set from the count that was read (and whose MAC was checked) to one less:
+    // of concurrent verifiers that read the same count exactly one wins, the others read again,
+    // so they can never spend more tries than there were.
+    {stmt::take_try, "sspr_take_try", "tiibibi", true,
+     "UPDATE codes SET tries_left = $3, row_mac = $4 "
+     "WHERE flow_id = $1 AND method = $2 AND tries_left = $5 AND row_mac = $6 "
+     "AND expires_at > $7 RETURNING binding_hash, code_hash, expires_at, tries_left, row_mac"},
     {stmt::delete_code, "sspr_delete_code", "ti", true,
      "DELETE FROM codes WHERE flow_id = $1 AND method = $2"},
     {stmt::get_enrollment, "sspr_get_enrollment", "t", false,
-     "SELECT emails, phones, totp, totp_last_step, questions, key_id, version, updated_at "
-     "FROM enrollments WHERE user_dn = $1"},
+     "SELECT emails, phones, totp, totp_last_step, questions, key_id, version, updated_at, "
+     "row_mac FROM enrollments WHERE user_dn = $1"},
     {stmt::enrollment_version, "sspr_enrollment_version", "t", false,
      "SELECT version FROM enrollments WHERE user_dn = $1"},
-    {stmt::insert_enrollment, "sspr_insert_enrollment", "tbbbibii", true,
+    {stmt::insert_enrollment, "sspr_insert_enrollment", "tbbbibiib", true,
      "INSERT INTO enrollments (user_dn, emails, phones, totp, totp_last_step, questions, key_id, "
-     "version, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8) "
+     "version, updated_at, row_mac) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9) "
      "ON CONFLICT (user_dn) DO NOTHING RETURNING version"},
-    // The TOTP step only ever rises: a put that read the row before a TOTP login must not hand
-    // the used step back.
-    {stmt::update_enrollment, "sspr_update_enrollment", "tibbbibii", true,
-     "UPDATE enrollments SET emails = $3, phones = $4, totp = $5, "
-     "totp_last_step = CASE WHEN totp_last_step > $6 THEN totp_last_step ELSE $6 END, "
-     "questions = $7, key_id = $8, updated_at = $9, version = version + 1 "
-     "WHERE user_dn = $1 AND version = $2 RETURNING version"},
+    // The TOTP step only ever rises: the store writes the higher of the step the caller read and
+    // the one stored, and the compare-and-set on row_mac makes a TOTP login in between (which
+    // changes the MAC, not the version) send it round again rather than hand the used step back.
+    {stmt::update_enrollment, "sspr_update_enrollment", "tibbbibiibb", true,
+     "UPDATE enrollments SET emails = $3, phones = $4, totp = $5, totp_last_step = $6, "
+     "questions = $7, key_id = $8, updated_at = $9, row_mac = $10, version = version + 1 "
+     "WHERE user_dn = $1 AND version = $2 AND row_mac = $11 RETURNING version"},
     {stmt::delete_enrollment, "sspr_delete_enrollment", "t", true,
      "DELETE FROM enrollments WHERE user_dn = $1"},
     {stmt::list_enrollments, "sspr_list_enrollments", "ti", false,
      "SELECT user_dn FROM enrollments WHERE user_dn > $1 ORDER BY user_dn LIMIT $2"},
-    {stmt::use_totp_step, "sspr_use_totp_step", "ti", true,
-     "UPDATE enrollments SET totp_last_step = $2 WHERE user_dn = $1 AND totp_last_step < $2 "
-     "RETURNING totp_last_step"},
+    {stmt::use_totp_step, "sspr_use_totp_step", "tibb", true,
+     "UPDATE enrollments SET totp_last_step = $2, row_mac = $3 "
+     "WHERE user_dn = $1 AND row_mac = $4 AND totp_last_step < $2 RETURNING totp_last_step"},
     // One upsert: the read of the old window and the write of the new count happen under the
     // row's lock, so no increment is lost between threads, processes or gateway instances.
     {stmt::increment, "sspr_increment", "tii", true,

@@ -12,6 +12,8 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,11 +27,14 @@ enum class dialect { sqlite, postgres };
 struct migration {
     std::int64_t version;
     std::string_view sql; // several statements, run in one transaction with the version row
+    /// Work that needs the keys (re-sealing, MACs), done by the store in the same transaction
+    /// after `sql` (see migration_step in sql_store.hpp).
+    bool needs_keys = false;
 };
 
 /// In order; a database at version N gets every migration after N, once. Never edit a migration
 /// that has shipped: add a new one.
-inline constexpr std::array<migration, 2> migrations{{
+inline constexpr std::array<migration, 3> migrations{{
     {1, R"sql(
 CREATE TABLE flows (
     id TEXT PRIMARY KEY,
@@ -75,6 +80,18 @@ CREATE INDEX flows_expires_at ON flows (expires_at);
 CREATE INDEX codes_expires_at ON codes (expires_at);
 CREATE INDEX counters_window_end ON counters (window_end);
 )sql"},
+    // Row integrity (store/row_mac.hpp). Flows and codes live for minutes and cannot be given a
+    // MAC without the key, so they go (a user in the middle of a reset starts again); enrolments
+    // are re-sealed with their version bound in and given their MAC by the store, in the same
+    // transaction, so none is left without one.
+    {3, R"sql(
+ALTER TABLE flows ADD COLUMN row_mac BYTEA NOT NULL DEFAULT '';
+ALTER TABLE codes ADD COLUMN row_mac BYTEA NOT NULL DEFAULT '';
+ALTER TABLE enrollments ADD COLUMN row_mac BYTEA NOT NULL DEFAULT '';
+DELETE FROM codes;
+DELETE FROM flows;
+)sql",
+     true},
 }};
 
 inline constexpr std::int64_t latest_schema_version = migrations.back().version;
@@ -165,6 +182,16 @@ struct sql_result {
     std::vector<sql_row> rows;
     std::uint64_t affected = 0; // rows changed by INSERT/UPDATE/DELETE
 };
+
+/// Runs one statement (not one of stmt's: SQL text with $N parameters) on the connection that is
+/// migrating, inside its transaction. Handed to the store's migration step.
+using migration_exec =
+    std::function<result<sql_result>(std::string_view sql, std::span<const sql_param> params)>;
+
+/// The store's part of migration `version` (one with needs_keys), run by the driver after the
+/// migration's SQL and before its commit; a failure rolls the whole migration back.
+using migration_step =
+    std::function<result<void>(std::int64_t version, const migration_exec& exec)>;
 
 // ---- logging ------------------------------------------------------------------------------------
 

@@ -5,9 +5,12 @@
 #include <sqlite3.h>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
+#include <charconv>
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
@@ -111,7 +114,8 @@ public:
         std::unique_lock<std::timed_mutex> write_;
     };
 
-    static result<std::unique_ptr<sqlite_driver>> open(const sqlite_options& options) {
+    static result<std::unique_ptr<sqlite_driver>> open(const sqlite_options& options,
+                                                       const migration_step& step) {
         if (options.path.empty() || options.connections == 0) {
             return error::invalid_argument;
         }
@@ -123,7 +127,20 @@ public:
                         "cannot open " + options.path + ": " + std::strerror(errno));
             return error::unavailable;
         }
+        // An existing file keeps whatever mode it has: one that group or others may read or
+        // write would let them read every row or forge one, so it is refused, not used. Checked
+        // on the descriptor opened, so the file checked is the file used.
+        struct stat st {};
+        const int stat_rc = ::fstat(fd, &st);
         ::close(fd);
+        if (stat_rc != 0) {
+            log_failure(name, "open", error::unavailable,
+                        "cannot stat " + options.path + ": " + std::strerror(errno));
+            return error::unavailable;
+        }
+        if (auto private_files = check_private(options.path, st); !private_files) {
+            return private_files.error();
+        }
 
         auto driver = std::unique_ptr<sqlite_driver>(new sqlite_driver(options));
         for (std::size_t i = 0; i < options.connections; ++i) {
@@ -132,7 +149,7 @@ public:
                 return conn.error();
             }
             if (i == 0) {
-                if (auto migrated = migrate((*conn)->db.get()); !migrated) {
+                if (auto migrated = migrate((*conn)->db.get(), step); !migrated) {
                     return migrated.error();
                 }
             }
@@ -162,11 +179,28 @@ public:
 
     result<sql_result> exec(lease& l, stmt s, std::span<const sql_param> params) {
         const auto& def = statement(s);
-        auto* st = l.conn().stmts[static_cast<std::size_t>(s)].get();
-        auto* db = l.conn().db.get();
         if (params.size() != def.params.size()) {
             throw std::logic_error("wrong parameter count for " + std::string(def.name));
         }
+        return run_statement(l.conn().db.get(), l.conn().stmts[static_cast<std::size_t>(s)].get(),
+                             def.name, def.writes, params);
+    }
+
+private:
+    explicit sqlite_driver(const sqlite_options& options) : busy_timeout_(options.busy_timeout) {}
+
+    void release(std::unique_ptr<connection> conn) {
+        {
+            const std::lock_guard lock(mutex_);
+            idle_.push_back(std::move(conn));
+        }
+        available_.notify_one();
+    }
+
+    /// Binds `params` to `st`, steps it to the end and collects its rows.
+    static result<sql_result> run_statement(sqlite3* db, sqlite3_stmt* st,
+                                            std::string_view name_of_statement, bool writes,
+                                            std::span<const sql_param> params) {
         const stmt_reset guard(st);
         for (std::size_t i = 0; i < params.size(); ++i) {
             const int index = static_cast<int>(i + 1);
@@ -188,7 +222,7 @@ public:
                 break;
             }
             if (rc != SQLITE_OK) {
-                return fail(def.name, db, rc);
+                return fail(name_of_statement, db, rc);
             }
         }
         sql_result out;
@@ -222,24 +256,45 @@ public:
             if (rc == SQLITE_DONE) {
                 // Only now is an autocommit write committed (for RETURNING too), so nothing is
                 // acknowledged before it is in the WAL.
-                if (def.writes) {
+                if (writes) {
                     out.affected = static_cast<std::uint64_t>(sqlite3_changes64(db));
                 }
                 return out;
             }
-            return fail(def.name, db, rc);
+            return fail(name_of_statement, db, rc);
         }
     }
 
-private:
-    explicit sqlite_driver(const sqlite_options& options) : busy_timeout_(options.busy_timeout) {}
-
-    void release(std::unique_ptr<connection> conn) {
-        {
-            const std::lock_guard lock(mutex_);
-            idle_.push_back(std::move(conn));
+    /// Refuses the database when it, or a -wal/-shm file beside it, grants group or others any
+    /// access. `db` is the database file's own stat.
+    static result<void> check_private(const std::string& path, const struct stat& db) {
+        const auto refuse = [](const std::string& file, mode_t mode) -> result<void> {
+            std::array<char, 8> digits{};
+            const auto end = std::to_chars(digits.data(), digits.data() + digits.size(),
+                                           static_cast<unsigned>(mode & 07777U), 8)
+                                 .ptr;
+            log_failure(name, "open", error::insecure_file,
+                        file + " has mode 0" + std::string(digits.data(), end) +
+                            ": group or others may access it; refused until it is private to "
+                            "ssprd (chmod 600 " +
+                            file + ")");
+            return error::insecure_file;
+        };
+        if (!S_ISREG(db.st_mode)) {
+            log_failure(name, "open", error::unavailable, path + " is not a regular file");
+            return error::unavailable;
         }
-        available_.notify_one();
+        if ((db.st_mode & 077U) != 0) {
+            return refuse(path, db.st_mode);
+        }
+        for (const char* suffix : {"-wal", "-shm"}) {
+            const std::string side = path + suffix;
+            struct stat st {};
+            if (::lstat(side.c_str(), &st) == 0 && (st.st_mode & 077U) != 0) {
+                return refuse(side, st.st_mode);
+            }
+        }
+        return {};
     }
 
     static error fail(std::string_view operation, sqlite3* db, int rc) {
@@ -258,6 +313,20 @@ private:
             return fail(operation, db, rc);
         }
         return {};
+    }
+
+    /// One statement outside the prepared set (a migration's), with $N parameters.
+    static result<sql_result> run_adhoc(sqlite3* db, std::string_view sql,
+                                        std::span<const sql_param> params) {
+        const auto text = sqlite_text(sql);
+        sqlite3_stmt* raw = nullptr;
+        const int rc =
+            sqlite3_prepare_v2(db, text.c_str(), static_cast<int>(text.size()), &raw, nullptr);
+        const stmt_ptr st(raw);
+        if (rc != SQLITE_OK) {
+            return fail("migrate", db, rc);
+        }
+        return run_statement(db, st.get(), "migrate", true, params);
     }
 
     static result<std::string> query_text(sqlite3* db, std::string_view operation,
@@ -331,7 +400,7 @@ private:
         return conn;
     }
 
-    static result<void> migrate(sqlite3* db) {
+    static result<void> migrate(sqlite3* db, const migration_step& step) {
         // IMMEDIATE: take the write lock first, so two processes opening a new file at once
         // cannot both decide to create the tables.
         if (auto r = exec_script(db, "migrate", "BEGIN IMMEDIATE"); !r) {
@@ -365,6 +434,15 @@ private:
             }
             if (auto r = exec_script(db, "migrate", migration_sql(m, dialect::sqlite)); !r) {
                 return rollback(r.error());
+            }
+            if (m.needs_keys) {
+                const migration_exec run = [db](std::string_view sql,
+                                                std::span<const sql_param> params) {
+                    return run_adhoc(db, sql, params);
+                };
+                if (auto r = step(m.version, run); !r) {
+                    return rollback(r.error());
+                }
             }
             if (auto r = exec_script(db, "migrate", version_insert_sql(m, now_ms)); !r) {
                 return rollback(r.error());
@@ -403,16 +481,19 @@ private:
 
 result<std::unique_ptr<state_store>> make_sqlite_store(const sqlite_options& options,
                                                        std::shared_ptr<const crypto::keyring> keys,
+                                                       const common::secret& row_mac_key,
                                                        std::shared_ptr<common::random> random) {
-    if (!keys || !random) {
+    if (!keys || !random || row_mac_key.reveal().size() < min_row_mac_key_bytes) {
         return error::invalid_argument;
     }
-    auto driver = sqlite_driver::open(options);
+    auto mac = std::make_shared<const row_mac>(row_mac_key);
+    auto driver =
+        sqlite_driver::open(options, sql_store<sqlite_driver>::migrator(keys, mac, random));
     if (!driver) {
         return driver.error();
     }
     return std::unique_ptr<state_store>(std::make_unique<sql_store<sqlite_driver>>(
-        std::move(*driver), std::move(keys), std::move(random)));
+        std::move(*driver), std::move(keys), std::move(mac), std::move(random)));
 }
 
 } // namespace sspr::store

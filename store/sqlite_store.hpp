@@ -10,6 +10,7 @@
 //   handler sleeps in milliseconds; the busy timeout still covers other processes (a rotation
 //   command, the sqlite3 shell).
 // - Schema migrations with a version table, in one IMMEDIATE transaction, when opened.
+// - Every flow, code and enrolment row carries a MAC checked on every read (store/row_mac.hpp).
 // - Every call blocks: run it from a common::blocking_pool.
 #pragma once
 
@@ -24,7 +25,8 @@
 namespace sspr::store {
 
 struct sqlite_options {
-    /// The database file; created (mode 0600) with its schema when missing.
+    /// The database file; created (mode 0600) with its schema when missing. An existing file
+    /// (or -wal/-shm beside it) that group or others may access is refused: insecure_file.
     std::string path;
     /// Connections kept open; reads run in parallel on them, writes one at a time.
     std::size_t connections = 4;
@@ -39,11 +41,13 @@ struct sqlite_options {
     std::int64_t max_page_count = 0;
 };
 
-/// Opens (creating and migrating when needed) the SQLite store. Errors: unavailable (cannot
-/// open or create the file), schema_too_new, corrupt (not a database), busy; the reason is
-/// logged.
+/// Opens (creating and migrating when needed) the SQLite store. `keys` seals the enrolments,
+/// `row_mac_key` (the server HMAC key, at least 32 bytes) keys the MAC of every row. Errors:
+/// invalid_argument (no keys or random, a short MAC key), unavailable (cannot open or create the
+/// file, or it is not a regular file), insecure_file (group or others may access the file),
+/// schema_too_new, corrupt (not a database), busy; the reason is logged.
 [[nodiscard]] result<std::unique_ptr<state_store>>
 make_sqlite_store(const sqlite_options& options, std::shared_ptr<const crypto::keyring> keys,
-                  std::shared_ptr<common::random> random);
+                  const common::secret& row_mac_key, std::shared_ptr<common::random> random);
 
 } // namespace sspr::store

@@ -197,7 +197,8 @@ public:
     // Enrolment. ------------------------------------------------------------------------------
 
     /// not_found when the user never enrolled. corrupt / unknown_key when the stored data does
-    /// not decrypt.
+    /// not decrypt (the real stores: or the row fails its MAC, or a sealed field from another
+    /// user or an older version of the row was put in).
     [[nodiscard]] virtual result<enrollment> get_enrollment(std::string_view user_dn) = 0;
 
     /// Creates (e.version == 0) or replaces (e.version == the version read) the user's enrolment
@@ -250,10 +251,13 @@ public:
 };
 
 /// The store the configuration names (SQLite or PostgreSQL), opened and migrated to the current
-/// schema. `keys` encrypts enrolment data at rest; `random` makes the nonces. Blocks (opening,
-/// migrating); the reason of a failure is logged.
+/// schema. `keys` encrypts enrolment data at rest; `row_mac_key` is the server HMAC key
+/// (store.hmac_key_file, as challenge::load_key_file reads it), from which the store derives the
+/// key of the MAC every flow, code and enrolment row carries; `random` makes the nonces. Blocks
+/// (opening, migrating); the reason of a failure is logged. invalid_argument: no backend, keys or
+/// random, or a MAC key shorter than 32 bytes.
 [[nodiscard]] result<std::unique_ptr<state_store>>
 make_state_store(const config::store_config& cfg, std::shared_ptr<const crypto::keyring> keys,
-                 std::shared_ptr<common::random> random);
+                 const common::secret& row_mac_key, std::shared_ptr<common::random> random);
 
 } // namespace sspr::store

@@ -77,6 +77,12 @@ std::shared_ptr<const st::crypto::keyring> bench_keys() {
     return std::make_shared<const st::crypto::keyring>(st::crypto::key(raw));
 }
 
+// The server HMAC key the store derives its row MAC key from; any 32 bytes do for a benchmark.
+const sspr::common::secret& bench_mac_key() {
+    static const sspr::common::secret key{std::string(32, 'm')};
+    return key;
+}
+
 struct run_result {
     std::uint64_t decisions = 0;
     std::uint64_t errors = 0;
@@ -168,7 +174,8 @@ void memory_cache(const settings& s) {
 void memory_sqlite(const settings& s, const std::string& dir) {
     st::sqlite_options o;
     o.path = dir + "/flood.db";
-    auto store = st::make_sqlite_store(o, bench_keys(), sspr::common::make_system_random());
+    auto store =
+        st::make_sqlite_store(o, bench_keys(), bench_mac_key(), sspr::common::make_system_random());
     if (!store) {
         std::printf("  sqlite: cannot open: %s\n", store.error().message().c_str());
         return;
@@ -319,7 +326,8 @@ int main(int argc, char** argv) {
         st::sqlite_options o;
         o.path = dir + (full ? "/full.db" : "/normal.db");
         o.synchronous_full = full;
-        auto store = st::make_sqlite_store(o, bench_keys(), sspr::common::make_system_random());
+        auto store = st::make_sqlite_store(o, bench_keys(), bench_mac_key(),
+                                           sspr::common::make_system_random());
         if (!store) {
             std::printf("  cannot open: %s\n", store.error().message().c_str());
         } else {
@@ -342,7 +350,8 @@ int main(int argc, char** argv) {
             p.pool_size = 8;
             return p;
         }();
-        auto store = st::make_postgres_store(o, bench_keys(), sspr::common::make_system_random());
+        auto store = st::make_postgres_store(o, bench_keys(), bench_mac_key(),
+                                             sspr::common::make_system_random());
         if (!store) {
             std::printf("  cannot open: %s\n", store.error().message().c_str());
         } else {

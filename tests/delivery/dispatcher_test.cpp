@@ -9,6 +9,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <tuple>
+
 #include <atomic>
 #include <chrono>
 #include <future>
@@ -158,6 +160,31 @@ error error_of(const result<void>& r) {
 }
 
 } // namespace
+
+TEST_CASE("dispatcher: a national number is sent in E.164 form, read in the configured region",
+          "[delivery]") {
+    for (const auto& [region, number, expected] :
+         {std::tuple{"KR", "010-1234-5678", "+821012345678"},
+          std::tuple{"KR", "0082 10 1234 5678", "+821012345678"},
+          std::tuple{"US", "(415) 555-2671", "+14155552671"},
+          std::tuple{"US", "011 82 10 1234 5678", "+821012345678"}}) {
+        INFO(region << " " << number);
+        auto options = fast_options();
+        options.phone_region = region;
+        harness h({result<void>{}}, options);
+        message m = code_email();
+        m.via = channel::sms;
+        m.destination = number;
+        outcome done;
+        REQUIRE(h.sender->async_send(std::move(m), done.handler()));
+        CHECK(done.get());
+        REQUIRE(h.sms->calls() == 1);
+        CHECK(h.sms->seen().at(0).destination == expected);
+    }
+    // The default region is the configuration's default.
+    CHECK(dispatch_options{}.phone_region == sspr::config::sms_config{}.default_region);
+    CHECK(dispatch_options{}.phone_region == "KR");
+}
 
 TEST_CASE("dispatcher: a message is checked, normalised and sent on a worker thread",
           "[delivery]") {

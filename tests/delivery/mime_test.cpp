@@ -37,7 +37,8 @@ TEST_CASE("mime: a message reads back as multipart/alternative with both bodies"
     const std::string text = "안녕하세요.\n\n    493817\n.\n.leading dot\n";
     const std::string html = "<!DOCTYPE html>\n<p>493817</p>\n";
     const auto raw = build_mime(sample_headers("[예시] 인증 코드 안내"), text, html, "=_sspr_b1");
-    const auto msg = parse_entity(raw.reveal());
+    REQUIRE(raw.has_value());
+    const auto msg = parse_entity(raw->reveal());
 
     CHECK(msg.header("Date") == "Wed, 01 May 2024 09:30:05 +0000");
     CHECK(decode_words(*msg.header("From")) == "예시 IT <noreply@example.org>");
@@ -70,7 +71,8 @@ TEST_CASE("mime: every line ends in CRLF and stays within 78 characters", "[deli
     std::string long_text(5000, 'x');
     const auto raw = build_mime(sample_headers(std::string(300, 'S')), long_text, long_text,
                                 "=_sspr_0123456789abcdef0123456789abcdef");
-    const auto s = raw.reveal();
+    REQUIRE(raw.has_value());
+    const auto s = raw->reveal();
     std::size_t start = 0;
     std::size_t longest = 0;
     while (start < s.size()) {
@@ -181,12 +183,54 @@ TEST_CASE("mime: sender addresses as configured", "[delivery]") {
 TEST_CASE("mime: an ASCII display name is quoted, a Korean one encoded", "[delivery]") {
     auto h = sample_headers("s");
     h.from = mailbox{R"(IT "Help" Desk)", "it@example.org"};
-    auto msg = parse_entity(build_mime(h, "t", "h", "=_b").reveal());
+    auto msg = parse_entity(build_mime(h, "t", "h", "=_b").value().reveal());
     CHECK(msg.header("From") == R"("IT \"Help\" Desk" <it@example.org>)");
     h.from = mailbox{"", "it@example.org"};
-    msg = parse_entity(build_mime(h, "t", "h", "=_b").reveal());
+    msg = parse_entity(build_mime(h, "t", "h", "=_b").value().reveal());
     CHECK(msg.header("From") == "it@example.org");
     h.from = mailbox{"예시 IT", "it@example.org"};
-    msg = parse_entity(build_mime(h, "t", "h", "=_b").reveal());
+    msg = parse_entity(build_mime(h, "t", "h", "=_b").value().reveal());
     CHECK(msg.header("From")->starts_with("=?UTF-8?B?"));
+}
+
+TEST_CASE("mime: an address that is not one plain addr-spec never reaches a header", "[delivery]") {
+    for (const char* bad :
+         {"alice@example.org\r\nBcc: eve@evil.example", "alice@example.org\nBcc: eve@evil.example",
+          "alice@example.org, eve@evil.example", "alice@example.org,eve@evil.example",
+          "Alice <alice@example.org>", "alice@example.org ", "", "alice"}) {
+        INFO(bad);
+        auto h = sample_headers("s");
+        h.to = bad;
+        const auto r = build_mime(h, "t", "h", "=_b");
+        REQUIRE_FALSE(r.has_value());
+        CHECK(r.error().is(sspr::delivery::error::invalid_destination));
+        h = sample_headers("s");
+        h.from.address = bad;
+        CHECK_FALSE(build_mime(h, "t", "h", "=_b").has_value());
+    }
+}
+
+TEST_CASE("mime: a message id or boundary with unsafe characters is refused", "[delivery]") {
+    for (const char* bad : {"", "abc", "abc@", "@example.org", "a b@example.org",
+                            "abc@example.org\r\nBcc: eve@evil.example", "abc>@example.org",
+                            "a,b@example.org", "abc@exa mple.org"}) {
+        INFO(bad);
+        auto h = sample_headers("s");
+        h.message_id = bad;
+        const auto r = build_mime(h, "t", "h", "=_b");
+        REQUIRE_FALSE(r.has_value());
+        CHECK(r.error().is(sspr::delivery::error::invalid_message));
+    }
+    for (const char* bad :
+         {"", "b1", "=_b\r\nX-Injected: 1", "=_b\"",
+          "=_"
+          "0123456789012345678901234567890123456789012345678901234567890123456789"}) {
+        INFO(bad);
+        const auto r = build_mime(sample_headers("s"), "t", "h", bad);
+        REQUIRE_FALSE(r.has_value());
+        CHECK(r.error().is(sspr::delivery::error::invalid_message));
+    }
+    // What the SMTP client builds passes.
+    CHECK(build_mime(sample_headers("s"), "t", "h", "=_sspr_0123456789abcdef0123456789abcdef")
+              .has_value());
 }

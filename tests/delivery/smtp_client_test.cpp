@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <stdexcept>
 
 using sspr::config::smtp_config;
@@ -77,4 +78,47 @@ TEST_CASE("smtp client: configurations that cannot work are refused", "[delivery
     c = good();
     c.tls = smtp_tls::none;
     CHECK(refusal(c) == "smtp: AUTH without TLS would send the password in clear");
+}
+
+TEST_CASE("smtp client: send re-checks the recipient and the message id before connecting",
+          "[delivery]") {
+    // Nothing listens on the configured host: a message that got past the checks would fail
+    // with a connection error, not with the codes checked here.
+    auto c = good();
+    c.host = "127.0.0.1";
+    c.port = 1; // privileged and unused: the connection is refused
+    c.tls = smtp_tls::none;
+    c.username.clear();
+    c.password = {};
+    c.timeout = std::chrono::seconds{1};
+    const smtp_client client(c, std::make_shared<sspr::fakes::fake_clock>());
+    const auto message_to = [](std::string to, std::string id) {
+        sspr::delivery::message m;
+        m.kind = sspr::delivery::message_kind::password_changed;
+        m.via = sspr::delivery::channel::email;
+        m.destination = std::move(to);
+        m.id = std::move(id);
+        m.params.organisation = "Example Corp";
+        return m;
+    };
+    for (const char* bad : {"alice@example.org>\r\nRCPT TO:<eve@evil.example",
+                            "alice@example.org\r\n", "alice@example.org,eve@evil.example",
+                            "alice@example.org, eve@evil.example", "<alice@example.org>", ""}) {
+        INFO(bad);
+        const auto r = client.send(message_to(bad, "id1"));
+        REQUIRE_FALSE(r.has_value());
+        CHECK(r.error().is(sspr::delivery::error::invalid_destination));
+    }
+    for (const char* bad : {"", "id\r\nBcc: eve@evil.example", "id>", "a b",
+                            "0123456789012345678901234567890123456789012345678901234567890123x"}) {
+        INFO(bad);
+        const auto r = client.send(message_to("alice@example.org", bad));
+        REQUIRE_FALSE(r.has_value());
+        CHECK(r.error().is(sspr::delivery::error::invalid_message));
+    }
+    // A good message gets as far as the network.
+    const auto r = client.send(message_to("alice@example.org", "id1"));
+    REQUIRE_FALSE(r.has_value());
+    CHECK_FALSE(r.error().is(sspr::delivery::error::invalid_destination));
+    CHECK_FALSE(r.error().is(sspr::delivery::error::invalid_message));
 }

@@ -134,6 +134,11 @@ std::shared_ptr<const keyring> default_keys() {
     return keys;
 }
 
+const sspr::common::secret& default_mac_key() {
+    static const sspr::common::secret key{std::string(32, 'm')};
+    return key;
+}
+
 void fail_open(std::string_view backend, const boost::system::error_code& ec) {
     throw std::runtime_error("cannot open the " + std::string(backend) + " store: " + ec.message());
 }
@@ -176,7 +181,8 @@ sqlite_backend::~sqlite_backend() {
 
 sspr::store::result<std::unique_ptr<sspr::store::state_store>>
 sqlite_backend::try_open(std::shared_ptr<const keyring> keys) {
-    return sspr::store::make_sqlite_store(options, std::move(keys), common::make_system_random());
+    return sspr::store::make_sqlite_store(options, std::move(keys), mac_key,
+                                          common::make_system_random());
 }
 
 std::unique_ptr<sspr::store::state_store>
@@ -249,7 +255,8 @@ postgres_backend::~postgres_backend() {
 
 sspr::store::result<std::unique_ptr<sspr::store::state_store>>
 postgres_backend::try_open(std::shared_ptr<const keyring> keys) {
-    return sspr::store::make_postgres_store(options, std::move(keys), common::make_system_random());
+    return sspr::store::make_postgres_store(options, std::move(keys), mac_key,
+                                            common::make_system_random());
 }
 
 std::unique_ptr<sspr::store::state_store>

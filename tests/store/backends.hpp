@@ -7,7 +7,8 @@
 //                     SSPR_PG_HOST, _PORT, _DATABASE, _USER, _PASSWORD_FILE), dropped afterwards
 //
 // open() may be called again for a "restart": the new store sees the same data. The SQL backends
-// also give raw access to their tables (for tampering and for checking what is at rest).
+// also give raw access to their tables (for tampering and for checking what is at rest), and take
+// the row MAC key in `mac_key` (default_mac_key() unless a test changes it).
 #pragma once
 
 #include "store/crypto.hpp"
@@ -28,6 +29,8 @@ sspr::store::crypto::key key_a();
 sspr::store::crypto::key key_b();
 /// A keyring with key A only.
 std::shared_ptr<const sspr::store::crypto::keyring> default_keys();
+/// The server HMAC key the SQL stores derive their row MAC key from (32 bytes of 'm').
+const sspr::common::secret& default_mac_key();
 
 /// Thrown by the fixtures when the backend cannot be opened at all.
 [[noreturn]] void fail_open(std::string_view backend, const boost::system::error_code& ec);
@@ -69,6 +72,7 @@ public:
     [[nodiscard]] const std::string& path() const noexcept { return options.path; }
 
     sspr::store::sqlite_options options;
+    sspr::common::secret mac_key = default_mac_key();
 
 private:
     std::string dir_;
@@ -96,6 +100,7 @@ public:
 
     /// Connection settings of the test server with a schema of this fixture's own.
     sspr::store::postgres_options options;
+    sspr::common::secret mac_key = default_mac_key();
 };
 
 /// Connection settings of the test server (no schema chosen).

@@ -116,22 +116,61 @@ TEST_CASE("crypto: a key's id is the first four bytes of SHA-256 over the label 
 TEST_CASE("crypto: the sealed format is version, key id, nonce, ciphertext, tag", "[store]") {
     const crypto::keyring keys(filled(0x11));
     sspr::fakes::fake_random random; // nonce 00 01 .. 0b
-    const auto sealed = crypto::seal(keys, random, "hello", "uid=alice,dc=x", "emails").value();
-    CHECK(hex(sealed) == "01"                                 // format version
+    // The tag was computed with Python's cryptography AESGCM over the authenticated data
+    // "ssprd-store-v1" | header | len "emails" | "emails" | len DN | DN | version 7 (8 bytes).
+    const auto sealed = crypto::seal(keys, random, "hello", "uid=alice,dc=x", "emails", 7).value();
+    CHECK(hex(sealed) == "02"                                 // format version
                          "d33988e3"                           // key id
                          "000102030405060708090a0b"           // nonce
                          "7b86da7f14"                         // "hello"
-                         "52ecee9a0fe1819e138e13a884bfed1c"); // tag
+                         "e87e0eab2f07ba9692850369f0de5376"); // tag
     CHECK(sealed.size() == crypto::overhead + 5);
     CHECK(crypto::sealed_key_id(sealed) == 0xd33988e3U);
-    CHECK(crypto::open(keys, sealed, "uid=alice,dc=x", "emails").value().reveal() == "hello");
+    CHECK(crypto::open(keys, sealed, "uid=alice,dc=x", "emails", 7).value().reveal() == "hello");
+}
+
+TEST_CASE("crypto: a sealed value only opens for the row version it was sealed for", "[store]") {
+    const crypto::keyring keys(filled(0x11));
+    sspr::fakes::fake_random random;
+    const auto v3 = crypto::seal(keys, random, "+82 10 1234 5678", "uid=a", "phones", 3).value();
+    CHECK(crypto::open(keys, v3, "uid=a", "phones", 3).value().reveal() == "+82 10 1234 5678");
+    // Put back into the row after it moved on to version 4 (or 2, or far on): refused.
+    for (const std::uint64_t other : {0ULL, 2ULL, 4ULL, 0x100000003ULL}) {
+        INFO("version " << other);
+        CHECK(crypto::open(keys, v3, "uid=a", "phones", other).error() == error::corrupt);
+    }
+}
+
+TEST_CASE("crypto: format 1 values open only through open_legacy, format 2 only through open",
+          "[store]") {
+    const crypto::keyring keys(filled(0x11));
+    // Sealed by the previous build (format 1: no version in the authenticated data); the same
+    // known answer the earlier test suite had.
+    const auto legacy = unhex("01d33988e3000102030405060708090a0b7b86da7f14"
+                              "52ecee9a0fe1819e138e13a884bfed1c");
+    CHECK(crypto::sealed_key_id(legacy) == 0xd33988e3U);
+    CHECK(crypto::open_legacy(keys, legacy, "uid=alice,dc=x", "emails").value().reveal() ==
+          "hello");
+    CHECK(crypto::open_legacy(keys, legacy, "uid=bob,dc=x", "emails").error() == error::corrupt);
+    for (const std::uint64_t version : {0ULL, 1ULL}) {
+        CHECK(crypto::open(keys, legacy, "uid=alice,dc=x", "emails", version).error() ==
+              error::corrupt);
+    }
+    sspr::fakes::fake_random random;
+    const auto current = crypto::seal(keys, random, "hello", "uid=alice,dc=x", "emails", 1).value();
+    CHECK(crypto::open_legacy(keys, current, "uid=alice,dc=x", "emails").error() == error::corrupt);
+    // Only the format byte changed: the data authenticated differs, so the tag fails.
+    auto relabelled = current;
+    relabelled[0] = '\x01';
+    CHECK(crypto::open_legacy(keys, relabelled, "uid=alice,dc=x", "emails").error() ==
+          error::corrupt);
 }
 
 TEST_CASE("crypto: sealing the same value twice gives different ciphertexts", "[store]") {
     const crypto::keyring keys(filled(0x11));
     sspr::fakes::fake_random random;
-    const auto one = crypto::seal(keys, random, "same", "u", "f").value();
-    const auto two = crypto::seal(keys, random, "same", "u", "f").value();
+    const auto one = crypto::seal(keys, random, "same", "u", "f", 1).value();
+    const auto two = crypto::seal(keys, random, "same", "u", "f", 1).value();
     CHECK(one != two);
     CHECK(one.substr(5, 12) != two.substr(5, 12)); // the nonces differ
 }
@@ -139,12 +178,13 @@ TEST_CASE("crypto: sealing the same value twice gives different ciphertexts", "[
 TEST_CASE("crypto: changing any byte of a sealed value makes it fail", "[store]") {
     const crypto::keyring keys(filled(0x11));
     sspr::fakes::fake_random random;
-    const auto sealed = crypto::seal(keys, random, "+82 10 1234 5678", "uid=a", "phones").value();
+    const auto sealed =
+        crypto::seal(keys, random, "+82 10 1234 5678", "uid=a", "phones", 1).value();
     for (std::size_t i = 0; i < sealed.size(); ++i) {
         INFO("byte " << i);
         auto bad = sealed;
         bad[i] = static_cast<char>(bad[i] ^ 0x40);
-        const auto r = crypto::open(keys, bad, "uid=a", "phones");
+        const auto r = crypto::open(keys, bad, "uid=a", "phones", 1);
         REQUIRE_FALSE(r.has_value());
         // The key id bytes name a key that is not in the ring; every other byte fails the tag
         // (or, for the version byte, the format).
@@ -159,40 +199,40 @@ TEST_CASE("crypto: changing any byte of a sealed value makes it fail", "[store]"
 TEST_CASE("crypto: a sealed value only opens for its own user and field", "[store]") {
     const crypto::keyring keys(filled(0x11));
     sspr::fakes::fake_random random;
-    const auto sealed = crypto::seal(keys, random, "secret", "uid=a", "totp").value();
-    CHECK(crypto::open(keys, sealed, "uid=b", "totp").error() == error::corrupt);
-    CHECK(crypto::open(keys, sealed, "uid=a", "emails").error() == error::corrupt);
+    const auto sealed = crypto::seal(keys, random, "secret", "uid=a", "totp", 1).value();
+    CHECK(crypto::open(keys, sealed, "uid=b", "totp", 1).error() == error::corrupt);
+    CHECK(crypto::open(keys, sealed, "uid=a", "emails", 1).error() == error::corrupt);
     // Lengths are part of the authenticated data: moving a character between DN and field fails.
-    const auto joined = crypto::seal(keys, random, "x", "uid=a", "bc").value();
-    CHECK(crypto::open(keys, joined, "uid=ab", "c").error() == error::corrupt);
-    CHECK(crypto::open(keys, sealed, "uid=a", "totp").value().reveal() == "secret");
+    const auto joined = crypto::seal(keys, random, "x", "uid=a", "bc", 1).value();
+    CHECK(crypto::open(keys, joined, "uid=ab", "c", 1).error() == error::corrupt);
+    CHECK(crypto::open(keys, sealed, "uid=a", "totp", 1).value().reveal() == "secret");
 }
 
 TEST_CASE("crypto: truncated and foreign values are corrupt, not read past", "[store]") {
     const crypto::keyring keys(filled(0x11));
     sspr::fakes::fake_random random;
-    const auto sealed = crypto::seal(keys, random, "abc", "u", "f").value();
+    const auto sealed = crypto::seal(keys, random, "abc", "u", "f", 1).value();
     for (std::size_t n = 0; n < sealed.size(); ++n) {
         INFO("length " << n);
-        CHECK_FALSE(crypto::open(keys, sealed.substr(0, n), "u", "f").has_value());
+        CHECK_FALSE(crypto::open(keys, sealed.substr(0, n), "u", "f", 1).has_value());
     }
-    CHECK(crypto::open(keys, "", "u", "f").error() == error::corrupt);
-    CHECK_FALSE(crypto::sealed_key_id(std::string("\x02\xd3\x39\x88\xe3", 5)).has_value());
+    CHECK(crypto::open(keys, "", "u", "f", 1).error() == error::corrupt);
+    CHECK_FALSE(crypto::sealed_key_id(std::string("\x03\xd3\x39\x88\xe3", 5)).has_value());
 }
 
 TEST_CASE("crypto: an older key still opens what it sealed; the active key seals", "[store]") {
     sspr::fakes::fake_random random;
     const crypto::keyring old_ring(filled(0x11));
-    const auto under_old = crypto::seal(old_ring, random, "v", "u", "f").value();
+    const auto under_old = crypto::seal(old_ring, random, "v", "u", "f", 1).value();
 
     const crypto::keyring new_only(filled(0x22));
-    CHECK(crypto::open(new_only, under_old, "u", "f").error() == error::unknown_key);
+    CHECK(crypto::open(new_only, under_old, "u", "f", 1).error() == error::unknown_key);
 
     const crypto::keyring rotating(filled(0x22), {filled(0x11)});
     CHECK(rotating.active().id() == 0x01edd6d7U);
     CHECK(rotating.ids() == std::vector<std::uint32_t>{0x01edd6d7U, 0xd33988e3U});
-    CHECK(crypto::open(rotating, under_old, "u", "f").value().reveal() == "v");
-    const auto under_new = crypto::seal(rotating, random, "v", "u", "f").value();
+    CHECK(crypto::open(rotating, under_old, "u", "f", 1).value().reveal() == "v");
+    const auto under_new = crypto::seal(rotating, random, "v", "u", "f", 1).value();
     CHECK(crypto::sealed_key_id(under_new) == 0x01edd6d7U);
     CHECK(rotating.find(0x12345678U) == nullptr);
 }

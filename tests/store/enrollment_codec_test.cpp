@@ -94,14 +94,14 @@ TEST_CASE("enrollment codec: a sealed enrolment opens back, and each field is se
     e.totp = std::move(t);
     e.questions = {{"pet", "$argon2id$x"}};
 
-    const auto row = seal_enrollment(e, keys, random).value();
+    const auto row = seal_enrollment(e, 4, keys, random).value();
     CHECK(row.key_id == keys.active().id());
     for (const auto* blob : {&row.emails, &row.phones, &row.totp, &row.questions}) {
         CHECK(crypto::sealed_key_id(*blob) == keys.active().id());
     }
 
     enrollment back;
-    REQUIRE(open_enrollment(row, "uid=alice,dc=x", keys, back).has_value());
+    REQUIRE(open_enrollment(row, "uid=alice,dc=x", 4, keys, back).has_value());
     CHECK(back.user_dn == "uid=alice,dc=x");
     CHECK(back.emails == e.emails);
     CHECK(back.phones == e.phones);
@@ -109,8 +109,13 @@ TEST_CASE("enrollment codec: a sealed enrolment opens back, and each field is se
     CHECK(back.questions == e.questions);
 
     enrollment elsewhere;
-    CHECK(open_enrollment(row, "uid=bob,dc=x", keys, elsewhere).error() == error::corrupt);
+    CHECK(open_enrollment(row, "uid=bob,dc=x", 4, keys, elsewhere).error() == error::corrupt);
     auto swapped = row;
     std::swap(swapped.emails, swapped.phones);
-    CHECK(open_enrollment(swapped, "uid=alice,dc=x", keys, elsewhere).error() == error::corrupt);
+    CHECK(open_enrollment(swapped, "uid=alice,dc=x", 4, keys, elsewhere).error() == error::corrupt);
+    // Sealed for version 4: as version 3 or 5 of the row it does not open.
+    CHECK(open_enrollment(row, "uid=alice,dc=x", 3, keys, elsewhere).error() == error::corrupt);
+    CHECK(open_enrollment(row, "uid=alice,dc=x", 5, keys, elsewhere).error() == error::corrupt);
+    // Nor as a legacy (format 1) row.
+    CHECK(open_legacy_enrollment(row, "uid=alice,dc=x", keys, elsewhere).error() == error::corrupt);
 }

@@ -154,7 +154,7 @@ ui:
         keys.erase(keys.begin());
         auto store = sspr::store::make_state_store(
             cfg, std::make_shared<const crypto::keyring>(std::move(active), std::move(keys)),
-            sspr::common::make_system_random());
+            sspr::common::secret(std::string(32, 'h')), sspr::common::make_system_random());
         if (!store) {
             FAIL("cannot open the test store: " << store.error().message());
         }

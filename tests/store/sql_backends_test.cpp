@@ -2,6 +2,7 @@
 // (nothing readable in the tables, tampering detected, key rotation), durability of acknowledged
 // writes when the writer is killed with SIGKILL, and increments from two processes at once.
 #include "store/crypto.hpp"
+#include "store/enrollment_codec.hpp"
 #include "store/rotate.hpp"
 #include "store/sql.hpp"
 #include "tests/store/backends.hpp"
@@ -57,6 +58,62 @@ std::string user_where(const std::string& dn) {
     return " WHERE user_dn = '" + dn + "'";
 }
 
+/// Takes the schema back to what version 1 left: no indexes of version 2, no MAC columns of
+/// version 3.
+template <class Backend> void back_to_version_1(Backend& backend) {
+    backend.exec("DROP INDEX flows_expires_at; DROP INDEX codes_expires_at; "
+                 "DROP INDEX counters_window_end; ALTER TABLE flows DROP COLUMN row_mac; "
+                 "ALTER TABLE codes DROP COLUMN row_mac; "
+                 "ALTER TABLE enrollments DROP COLUMN row_mac; "
+                 "DELETE FROM schema_version WHERE version >= 2");
+}
+
+/// A value sealed as the previous build sealed it (crypto format 1: the authenticated data has
+/// user and field but no version), with a fresh nonce.
+std::string legacy_seal(const crypto::key& k, std::string_view plaintext, std::string_view dn,
+                        std::string_view field) {
+    const auto u32 = [](std::string& out, std::uint32_t v) {
+        for (int shift = 24; shift >= 0; shift -= 8) {
+            out.push_back(static_cast<char>((v >> static_cast<unsigned>(shift)) & 0xffU));
+        }
+    };
+    std::string header(1, '\x01');
+    u32(header, k.id());
+    std::string aad = "ssprd-store-v1" + header;
+    u32(aad, static_cast<std::uint32_t>(field.size()));
+    aad.append(field);
+    u32(aad, static_cast<std::uint32_t>(dn.size()));
+    aad.append(dn);
+    static std::uint8_t counter = 0;
+    std::array<unsigned char, crypto::nonce_bytes> nonce{};
+    nonce[0] = ++counter;
+    const std::span<const unsigned char, crypto::key_bytes> key_bytes(k.data(), crypto::key_bytes);
+    const auto body = crypto::detail::aes_256_gcm_encrypt(key_bytes, nonce, aad, plaintext);
+    REQUIRE(body.has_value());
+    return header + std::string(reinterpret_cast<const char*>(nonce.data()), nonce.size()) + *body;
+}
+
+template <class Backend>
+void insert_legacy_enrollment(Backend& backend, const enrollment& e, std::int64_t version,
+                              std::int64_t step, timestamp updated, bool damage_questions) {
+    const auto k = key_a();
+    const auto blob = [&](const std::string& plain, std::string_view field) {
+        return Backend::blob_literal(legacy_seal(k, plain, e.user_dn, field));
+    };
+    auto questions = legacy_seal(k, detail::encode_questions(e.questions), e.user_dn, "questions");
+    if (damage_questions) {
+        questions.back() = static_cast<char>(questions.back() ^ 0x01);
+    }
+    backend.exec("INSERT INTO enrollments (user_dn, emails, phones, totp, totp_last_step, "
+                 "questions, key_id, version, updated_at) VALUES ('" +
+                 e.user_dn + "', " + blob(detail::encode_contacts(e.emails), "emails") + ", " +
+                 blob(detail::encode_contacts(e.phones), "phones") + ", " +
+                 blob(detail::encode_totp(e.totp), "totp") + ", " + std::to_string(step) + ", " +
+                 Backend::blob_literal(questions) + ", " + std::to_string(k.id()) + ", " +
+                 std::to_string(version) + ", " +
+                 std::to_string(updated.time_since_epoch().count()) + ")");
+}
+
 bool contains(std::string_view haystack, std::string_view needle) {
     return haystack.find(needle) != std::string_view::npos;
 }
@@ -72,14 +129,14 @@ TEMPLATE_TEST_CASE("store: a new database gets every migration once, and reopeni
         auto store = backend.open();
         ok(store->increment("k", 1h, t0));
     }
-    CHECK(backend.query_int("SELECT COUNT(*) FROM schema_version") == 2);
-    CHECK(backend.query_int("SELECT MAX(version) FROM schema_version") == 2);
-    CHECK(detail::latest_schema_version == 2);
+    CHECK(backend.query_int("SELECT COUNT(*) FROM schema_version") == 3);
+    CHECK(backend.query_int("SELECT MAX(version) FROM schema_version") == 3);
+    CHECK(detail::latest_schema_version == 3);
     {
         auto store = backend.open();
         CHECK(ok(store->increment("k", 1h, t0)).count == 2);
     }
-    CHECK(backend.query_int("SELECT COUNT(*) FROM schema_version") == 2);
+    CHECK(backend.query_int("SELECT COUNT(*) FROM schema_version") == 3);
 }
 
 TEMPLATE_TEST_CASE("store: a database at an older version is migrated forward on open", "[store]",
@@ -88,18 +145,71 @@ TEMPLATE_TEST_CASE("store: a database at an older version is migrated forward on
     {
         auto store = backend.open();
         ok(store->create_flow(sample_flow("before")));
+        ok(store->increment("kept", 1h, t0));
     }
-    // Back to what version 1 left behind.
-    backend.exec("DROP INDEX flows_expires_at; DROP INDEX codes_expires_at; "
-                 "DROP INDEX counters_window_end; DELETE FROM schema_version WHERE version = 2");
+    back_to_version_1(backend);
     REQUIRE_FALSE(index_exists(backend, "flows_expires_at"));
+    // A flow as version 1 wrote it: no MAC.
+    backend.exec("INSERT INTO flows (id, user_dn, kind, state, gates_passed, methods_used, "
+                 "created_at, expires_at, version) VALUES ('old', 'uid=a,dc=x', 1, 3, 1, 0, 0, "
+                 "9999999999999, 1)");
 
     auto store = backend.open();
-    CHECK(backend.query_int("SELECT MAX(version) FROM schema_version") == 2);
+    CHECK(backend.query_int("SELECT MAX(version) FROM schema_version") == 3);
     CHECK(index_exists(backend, "flows_expires_at"));
     CHECK(index_exists(backend, "codes_expires_at"));
     CHECK(index_exists(backend, "counters_window_end"));
-    CHECK(ok(store->get_flow("before", t0)).version == 1);
+    // Flows live for minutes and cannot be given a MAC without the key: migration 3 drops them
+    // (the user starts again) rather than trust state nobody can vouch for.
+    CHECK(err(store->get_flow("before", t0)) == error::not_found);
+    CHECK(err(store->get_flow("old", t0)) == error::not_found);
+    CHECK(backend.query_int("SELECT COUNT(*) FROM flows") == 0);
+    // Counters carry on.
+    CHECK(ok(store->increment("kept", 1h, t0)).count == 2);
+    ok(store->create_flow(sample_flow("after")));
+    CHECK(ok(store->get_flow("after", t0)).version == 1);
+}
+
+TEMPLATE_TEST_CASE("store: migration 3 re-seals enrolments with their version and gives them a MAC",
+                   "[store]", SQL_BACKENDS) {
+    TestType backend;
+    { auto store = backend.open(); }
+    back_to_version_1(backend);
+    backend.exec("INSERT INTO schema_version (version, applied_at) VALUES (2, 0)");
+    // Rows exactly as the previous build wrote them: format 1 values (bound to user and field
+    // only), no MAC; one whose questions value was damaged at rest.
+    const std::string alice = "uid=alice,dc=x";
+    const std::string bob = "uid=bob,dc=x";
+    const auto e = sample_enrollment(alice);
+    insert_legacy_enrollment(backend, e, 6, 100, t0 + 1h, false);
+    insert_legacy_enrollment(backend, sample_enrollment(bob), 2, -1, t0, true);
+
+    auto store = backend.open();
+    const auto read = ok(store->get_enrollment(alice));
+    CHECK(read.version == 6); // the version is kept, and the values are now bound to it
+    CHECK(read.updated_at == t0 + 1h);
+    CHECK(read.emails == e.emails);
+    CHECK(read.phones == e.phones);
+    CHECK(read.questions == e.questions);
+    REQUIRE(read.totp.has_value());
+    CHECK(read.totp->secret.reveal() == e.totp->secret.reveal());
+    CHECK(read.totp->last_used_step == 100);
+    for (const std::string column : {"emails", "phones", "totp", "questions"}) {
+        INFO(column);
+        const auto blob =
+            backend.query_bytes("SELECT " + column + " FROM enrollments" + user_where(alice));
+        CHECK(static_cast<unsigned char>(blob.at(0)) == crypto::format_version);
+    }
+    CHECK(backend.query_bytes("SELECT row_mac FROM enrollments" + user_where(alice)).size() == 32);
+    // The damaged row did not open, so it got no MAC and reads as corrupt, as it did before.
+    CHECK(err(store->get_enrollment(bob)) == error::corrupt);
+    CHECK(backend.query_bytes("SELECT row_mac FROM enrollments" + user_where(bob)).empty());
+    // And the migrated row works on: a put, a TOTP step.
+    auto next = read;
+    next.emails.push_back({"new@example.org", std::nullopt});
+    CHECK(ok(store->put_enrollment(next, t0 + 2h)) == 7);
+    CHECK(ok(store->use_totp_step(alice, 101)));
+    CHECK(ok(store->get_enrollment(alice)).emails.size() == 3);
 }
 
 TEMPLATE_TEST_CASE("store: a database from a newer build is refused and left as it is", "[store]",
@@ -109,7 +219,191 @@ TEMPLATE_TEST_CASE("store: a database from a newer build is refused and left as 
     backend.exec("INSERT INTO schema_version (version, applied_at) VALUES (99, 0)");
     auto again = backend.try_open();
     CHECK(err(again) == error::schema_too_new);
-    CHECK(backend.query_int("SELECT COUNT(*) FROM schema_version") == 3);
+    CHECK(backend.query_int("SELECT COUNT(*) FROM schema_version") == 4);
+}
+
+// ---- row integrity ------------------------------------------------------------------------------
+
+TEMPLATE_TEST_CASE("store: a flow row changed with SQL reads as corrupt and is never acted upon",
+                   "[store]", SQL_BACKENDS) {
+    TestType backend;
+    auto store = backend.open();
+    const auto v1 = ok(store->create_flow(sample_flow("victim")));
+    ok(store->create_flow(sample_flow("other", "uid=mallory,dc=x")));
+    const std::string where = " WHERE id = 'victim'";
+
+    SECTION("state set to verified") {
+        backend.exec("UPDATE flows SET state = 3" + where);
+    }
+    SECTION("gates passed raised") {
+        backend.exec("UPDATE flows SET gates_passed = 2" + where);
+    }
+    SECTION("methods used added") {
+        backend.exec("UPDATE flows SET methods_used = 6" + where);
+    }
+    SECTION("another user's flow") {
+        backend.exec("UPDATE flows SET user_dn = 'uid=admin,dc=x'" + where);
+    }
+    SECTION("expiry pushed back") {
+        backend.exec("UPDATE flows SET expires_at = expires_at + 86400000" + where);
+    }
+    SECTION("version changed") {
+        backend.exec("UPDATE flows SET version = 7" + where);
+    }
+    SECTION("the MAC of another flow copied in") {
+        backend.exec("UPDATE flows SET row_mac = (SELECT row_mac FROM flows WHERE id = 'other')" +
+                     where);
+    }
+    SECTION("no MAC at all") {
+        backend.exec("UPDATE flows SET row_mac = " + TestType::blob_literal("") + where);
+    }
+    CHECK(err(store->get_flow("victim", t0)) == error::corrupt);
+    // A write derived from it is refused too, and changes nothing.
+    const auto before = backend.query_bytes("SELECT row_mac FROM flows" + where);
+    auto next = v1;
+    next.state = flow_state::completed;
+    CHECK(err(store->update_flow(next)) == error::corrupt);
+    CHECK(backend.query_bytes("SELECT row_mac FROM flows" + where) == before);
+    // The other flow is untouched.
+    CHECK(ok(store->get_flow("other", t0)).user_dn == "uid=mallory,dc=x");
+}
+
+TEMPLATE_TEST_CASE("store: a flow row copied under another id reads as corrupt", "[store]",
+                   SQL_BACKENDS) {
+    TestType backend;
+    auto store = backend.open();
+    auto verified = sample_flow("done", "uid=alice,dc=x");
+    verified.state = flow_state::verified;
+    verified.gates_passed = 1;
+    ok(store->create_flow(verified));
+    // The attacker's own fresh flow id, given the row (and MAC) of someone's verified flow.
+    backend.exec("INSERT INTO flows (id, user_dn, kind, state, gates_passed, methods_used, "
+                 "created_at, expires_at, version, row_mac) SELECT 'mine', user_dn, kind, state, "
+                 "gates_passed, methods_used, created_at, expires_at, version, row_mac FROM flows "
+                 "WHERE id = 'done'");
+    CHECK(err(store->get_flow("mine", t0)) == error::corrupt);
+    CHECK(ok(store->get_flow("done", t0)).state == flow_state::verified);
+}
+
+TEMPLATE_TEST_CASE("store: a code row changed with SQL reads as corrupt and spends nothing",
+                   "[store]", SQL_BACKENDS) {
+    TestType backend;
+    auto store = backend.open();
+    ok(store->create_flow(sample_flow("f")));
+    ok(store->create_flow(sample_flow("g")));
+    ok(store->put_code(sample_code("f"))); // 5 tries
+    ok(store->put_code(sample_code("g")));
+    for (int i = 0; i < 4; ++i) {
+        ok(store->take_try("f", method::email, t0));
+    }
+    REQUIRE(ok(store->get_code("f", method::email, t0)).tries_left == 1);
+    const std::string where = " WHERE flow_id = 'f' AND method = 1";
+
+    SECTION("tries given back") {
+        backend.exec("UPDATE codes SET tries_left = 5" + where);
+    }
+    SECTION("code hash replaced by a hash the attacker knows the code of") {
+        backend.exec("UPDATE codes SET code_hash = " + TestType::blob_literal("known") + where);
+    }
+    SECTION("bound to another destination") {
+        backend.exec("UPDATE codes SET binding_hash = " + TestType::blob_literal("elsewhere") +
+                     where);
+    }
+    SECTION("lifetime extended") {
+        backend.exec("UPDATE codes SET expires_at = expires_at + 86400000" + where);
+    }
+    SECTION("another flow's code and MAC copied in") {
+        backend.exec("UPDATE codes SET (binding_hash, code_hash, expires_at, tries_left, row_mac) "
+                     "= (SELECT binding_hash, code_hash, expires_at, tries_left, row_mac FROM "
+                     "codes WHERE flow_id = 'g')" +
+                     where);
+    }
+    CHECK(err(store->get_code("f", method::email, t0)) == error::corrupt);
+    const auto tries_before = backend.query_int("SELECT tries_left FROM codes" + where);
+    CHECK(err(store->take_try("f", method::email, t0)) == error::corrupt);
+    CHECK(backend.query_int("SELECT tries_left FROM codes" + where) == tries_before);
+    CHECK(ok(store->take_try("g", method::email, t0)).tries_left == 4);
+}
+
+TEMPLATE_TEST_CASE("store: a lowered TOTP step reads as corrupt and never lets a replay through",
+                   "[store]", SQL_BACKENDS) {
+    TestType backend;
+    auto store = backend.open();
+    const std::string dn = "uid=alice,dc=x";
+    ok(store->put_enrollment(sample_enrollment(dn), t0));
+    REQUIRE(ok(store->use_totp_step(dn, 60000000)));
+    backend.exec("UPDATE enrollments SET totp_last_step = 1" + user_where(dn));
+    // The replay of the code just used would pass against the lowered step: it is refused.
+    CHECK(err(store->use_totp_step(dn, 60000000)) == error::corrupt);
+    CHECK(err(store->get_enrollment(dn)) == error::corrupt);
+    CHECK(backend.query_int("SELECT totp_last_step FROM enrollments" + user_where(dn)) == 1);
+}
+
+TEMPLATE_TEST_CASE("store: an enrolment's columns changed with SQL read as corrupt", "[store]",
+                   SQL_BACKENDS) {
+    TestType backend;
+    auto store = backend.open();
+    const std::string dn = "uid=alice,dc=x";
+    ok(store->put_enrollment(sample_enrollment(dn), t0));
+    const auto e = ok(store->get_enrollment(dn));
+    SECTION("version") {
+        backend.exec("UPDATE enrollments SET version = 9" + user_where(dn));
+    }
+    SECTION("updated_at") {
+        backend.exec("UPDATE enrollments SET updated_at = 0" + user_where(dn));
+    }
+    SECTION("key id") {
+        backend.exec("UPDATE enrollments SET key_id = 5" + user_where(dn));
+    }
+    CHECK(err(store->get_enrollment(dn)) == error::corrupt);
+    // A put based on the earlier read is refused and changes nothing.
+    CHECK(err(store->put_enrollment(e, t0 + 1h)) == error::corrupt);
+}
+
+TEMPLATE_TEST_CASE("store: an older sealed value of the same user put back reads as corrupt",
+                   "[store]", SQL_BACKENDS) {
+    TestType backend;
+    auto store = backend.open();
+    const std::string dn = "uid=alice,dc=x";
+    auto e = sample_enrollment(dn);
+    ok(store->put_enrollment(e, t0));
+    const auto old_phones = backend.query_bytes("SELECT phones FROM enrollments" + user_where(dn));
+    const auto old_mac = backend.query_bytes("SELECT row_mac FROM enrollments" + user_where(dn));
+    // The user replaces a lost phone.
+    e = ok(store->get_enrollment(dn));
+    e.phones = {{"+82 10 9999 0000", t0 + 1h}};
+    REQUIRE(ok(store->put_enrollment(e, t0 + 1h)) == 2);
+
+    SECTION("the old phone value alone") {
+        backend.exec("UPDATE enrollments SET phones = " + TestType::blob_literal(old_phones) +
+                     user_where(dn));
+    }
+    SECTION("the old phone value with the old row's MAC") {
+        backend.exec("UPDATE enrollments SET phones = " + TestType::blob_literal(old_phones) +
+                     ", row_mac = " + TestType::blob_literal(old_mac) + user_where(dn));
+    }
+    CHECK(err(store->get_enrollment(dn)) == error::corrupt);
+}
+
+TEMPLATE_TEST_CASE("store: another user's whole sealed enrolment swapped in reads as corrupt",
+                   "[store]", SQL_BACKENDS) {
+    TestType backend;
+    auto store = backend.open();
+    const std::string alice = "uid=alice,dc=x";
+    const std::string mallory = "uid=mallory,dc=x";
+    ok(store->put_enrollment(sample_enrollment(alice), t0));
+    auto m = sample_enrollment(mallory);
+    m.phones = {{"+82 10 6666 6666", t0}};
+    ok(store->put_enrollment(m, t0));
+    // Mallory's phone, TOTP secret and answers (and MAC) into Alice's row, so a reset of Alice
+    // would send the code to Mallory.
+    backend.exec("UPDATE enrollments SET (emails, phones, totp, totp_last_step, questions, key_id, "
+                 "version, updated_at, row_mac) = (SELECT emails, phones, totp, totp_last_step, "
+                 "questions, key_id, version, updated_at, row_mac FROM enrollments" +
+                 user_where(mallory) + ")" + user_where(alice));
+    CHECK(err(store->get_enrollment(alice)) == error::corrupt);
+    CHECK(err(store->use_totp_step(alice, 70000000)) == error::corrupt);
+    CHECK(ok(store->get_enrollment(mallory)).phones == m.phones);
 }
 
 // ---- encryption at rest -------------------------------------------------------------------------
@@ -342,5 +636,5 @@ TEMPLATE_TEST_CASE("store: increments from two processes never lose a count", "[
     CHECK(counts == expected);
     CHECK(backend.query_int("SELECT hits FROM counters WHERE counter_key = 'writer-key'") ==
           2 * each);
-    CHECK(backend.query_int("SELECT COUNT(*) FROM schema_version") == 2);
+    CHECK(backend.query_int("SELECT COUNT(*) FROM schema_version") == 3);
 }

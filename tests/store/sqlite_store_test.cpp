@@ -8,6 +8,7 @@
 
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <fstream>
@@ -103,6 +104,49 @@ TEST_CASE("sqlite store: the database and its WAL are private to the owner", "[s
         REQUIRE(::stat((backend.path() + suffix).c_str(), &st) == 0);
         CHECK((st.st_mode & 0777U) == 0600U);
     }
+}
+
+TEST_CASE("sqlite store: an existing file group or others may access is refused at open",
+          "[store]") {
+    sqlite_backend backend;
+    {
+        auto store = backend.open();
+        ok(store->increment("kept", 1h, t0));
+    }
+    for (const mode_t loose : {0640U, 0604U, 0620U, 0602U, 0660U, 0644U}) {
+        INFO("mode " << std::oct << loose);
+        REQUIRE(::chmod(backend.path().c_str(), loose) == 0);
+        CHECK(err(backend.try_open()) == error::insecure_file);
+        // Refused, not repaired behind the admin's back.
+        struct stat st {};
+        REQUIRE(::stat(backend.path().c_str(), &st) == 0);
+        CHECK((st.st_mode & 0777U) == loose);
+    }
+    // A -wal or -shm file beside it that others may read is refused too.
+    REQUIRE(::chmod(backend.path().c_str(), 0600) == 0);
+    for (const char* suffix : {"-wal", "-shm"}) {
+        INFO(suffix);
+        const std::string side = backend.path() + suffix;
+        { std::ofstream create(side, std::ios::binary); }
+        REQUIRE(::chmod(side.c_str(), 0644) == 0);
+        CHECK(err(backend.try_open()) == error::insecure_file);
+        REQUIRE(::chmod(side.c_str(), 0600) == 0);
+        REQUIRE(::unlink(side.c_str()) == 0);
+    }
+    // Made private again, it opens with its data.
+    auto store = backend.open();
+    CHECK(ok(store->increment("kept", 1h, t0)).count == 2);
+}
+
+TEST_CASE("sqlite store: a new file is created 0600 whatever the umask", "[store]") {
+    sqlite_backend backend;
+    const mode_t old_umask = ::umask(0);
+    auto store = backend.try_open();
+    ::umask(old_umask);
+    REQUIRE(store.has_value());
+    struct stat st {};
+    REQUIRE(::stat(backend.path().c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777U) == 0600U);
 }
 
 TEST_CASE("sqlite store: no address, secret or answer hash is readable anywhere in its files",

@@ -77,12 +77,14 @@ int main(int argc, char** argv) {
             options.path = target;
             options.connections = 2;
             opened = st::make_sqlite_store(options, sspr::testing::store_support::default_keys(),
+                                           sspr::testing::store_support::default_mac_key(),
                                            sspr::common::make_system_random());
         } else if (backend == "postgres") {
             auto options = sspr::testing::store_support::postgres_server_options();
             options.schema = target;
             options.pool_size = 2;
             opened = st::make_postgres_store(options, sspr::testing::store_support::default_keys(),
+                                             sspr::testing::store_support::default_mac_key(),
                                              sspr::common::make_system_random());
         }
     } catch (const std::exception& e) {

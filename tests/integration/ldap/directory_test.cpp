@@ -9,6 +9,7 @@
 #include <csignal>
 #include <fstream>
 #include <future>
+#include <random>
 #include <thread>
 
 using namespace sspr;
@@ -492,6 +493,58 @@ TEST_CASE("directory: OpenLDAP reset by replacing userPassword, policy still app
     REQUIRE_FALSE(short_one.has_value());
     INFO(short_one.error().diagnostic);
     CHECK(short_one.error().is(ldap::error::password_too_short));
+}
+
+// A password short enough for std::string's inline buffer and a long one, both fresh per run
+// (the directories keep a history), each meeting AD complexity.
+std::string fresh_password(std::size_t length) {
+    static constexpr std::string_view hex = "0123456789abcdef";
+    std::random_device rd;
+    std::string out = "Q";
+    while (out.size() + 3 < length) {
+        out += hex[rd() % 16];
+    }
+    return out + "x9!";
+}
+
+TEST_CASE("directory: short and long passwords reach the directory intact through the wiped "
+          "buffers",
+          "[ldap][integration]") {
+    // unicodePwd is built in a secret and handed to libldap as a view, userPassword and the
+    // Password Modify values are views of the caller's buffer: the bytes must still arrive whole.
+    fixture f(pick_server());
+    INFO("server: " << f.s.name);
+    const auto user = f.user("t20");
+    for (const std::size_t length : {8U, 40U}) {
+        INFO("length " << length);
+        const auto first = fresh_password(length);
+        auto reset = f.dir->reset_password(user.dn, first, {});
+        INFO((reset ? "" : reset.error().diagnostic));
+        REQUIRE(reset.has_value());
+        CHECK(f.dir->verify_password(user.dn, first).has_value());
+        const auto second = fresh_password(length);
+        auto changed = f.dir->change_password(user.dn, first, second);
+        INFO((changed ? "" : changed.error().diagnostic));
+        REQUIRE(changed.has_value());
+        CHECK(f.dir->verify_password(user.dn, second).has_value());
+        CHECK_FALSE(f.dir->verify_password(user.dn, first).has_value());
+    }
+}
+
+TEST_CASE("directory: OpenLDAP userPassword replace sends the password as given",
+          "[ldap][integration]") {
+    const auto s = testing::servers().at(0);
+    auto cfg = testing::config_for(s);
+    cfg.openldap_reset = ldap::openldap_reset_mode::replace_user_password;
+    fixture f(s, cfg);
+    const auto user = f.user("t21");
+    for (const std::size_t length : {8U, 40U}) {
+        const auto password = fresh_password(length);
+        auto reset = f.dir->reset_password(user.dn, password, {});
+        INFO((reset ? "" : reset.error().diagnostic));
+        REQUIRE(reset.has_value());
+        CHECK(f.dir->verify_password(user.dn, password).has_value());
+    }
 }
 
 TEST_CASE("directory: a wrong service account password is reported, not retried elsewhere", "[ldap][integration]") {

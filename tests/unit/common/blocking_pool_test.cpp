@@ -2,6 +2,7 @@
 // busy, queue full, pool stopping) is reached deterministically; waits carry a generous deadline
 // only so that a broken pool fails the test instead of hanging it.
 #include "common/blocking_pool.hpp"
+#include "common/unique_function.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -154,4 +155,26 @@ TEST_CASE("blocking_pool: zero threads is a logic error", "[common]") {
 TEST_CASE("blocking_pool: a queue bound of zero is a logic error", "[common]") {
     // Every job passes through the queue, so zero slots would refuse all work silently.
     CHECK_THROWS_AS(blocking_pool(1, 0), std::invalid_argument);
+}
+
+TEST_CASE("blocking_pool: jobs may own move-only things", "[common]") {
+    sspr::common::blocking_pool pool(1, 4);
+    std::promise<int> done;
+    auto result = done.get_future();
+    auto owned = std::make_unique<int>(42);
+    REQUIRE(pool.try_post([p = std::move(owned), d = std::move(done)]() mutable { d.set_value(*p); }));
+    CHECK(result.get() == 42);
+}
+
+TEST_CASE("unique_function: moves its target, calls it, and is empty when moved from",
+          "[common]") {
+    sspr::common::unique_function<int(int)> f = [base = std::make_unique<int>(10)](int x) {
+        return *base + x;
+    };
+    REQUIRE(static_cast<bool>(f));
+    CHECK(f(5) == 15);
+    auto g = std::move(f);
+    CHECK(g(1) == 11);
+    CHECK_FALSE(static_cast<bool>(f)); // NOLINT(bugprone-use-after-move)
+    CHECK_THROWS_AS(f(1), std::bad_function_call);
 }

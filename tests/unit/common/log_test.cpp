@@ -90,6 +90,45 @@ TEST_CASE("log: non-ASCII UTF-8 is written as is", "[common]") {
     CHECK(capture.text() == "level=info msg=\"user found\" name=\"J\xC3\xBCrgen\"\n");
 }
 
+TEST_CASE("log: C1 controls are escaped as code points", "[common]") {
+    stderr_capture capture;
+    // U+0085 NEL is a line break to some viewers; U+009B is CSI, a terminal escape on its own.
+    log(log_level::info, "m",
+        {{"v", "a\xC2\x85"
+               "b\xC2\x9B"
+               "31mc\xC2\x80\xC2\x9F"}});
+    CHECK(capture.text() == "level=info msg=\"m\" v=\"a\\u0085b\\u009b31mc\\u0080\\u009f\"\n");
+}
+
+TEST_CASE("log: the line and paragraph separators are escaped", "[common]") {
+    stderr_capture capture;
+    log(log_level::info, "x\xE2\x80\xA8y", {{"v", "p\xE2\x80\xA9q"}});
+    CHECK(capture.text() == "level=info msg=\"x\\u2028y\" v=\"p\\u2029q\"\n");
+}
+
+TEST_CASE("log: bytes that are not well-formed UTF-8 are escaped one by one", "[common]") {
+    stderr_capture capture;
+    log(log_level::info, "m",
+        {{"lone", "a\xFF"
+                  "b"},                    // never valid
+         {"truncated", "c\xE2\x80"},       // sequence cut short at the end
+         {"overlong", "\xC0\xAF"},         // '/' in two bytes
+         {"surrogate", "\xED\xA0\x80"},    // U+D800
+         {"too_big", "\xF4\x90\x80\x80"},  // above U+10FFFF
+         {"then_valid", "\x80\xC3\xBC"}}); // a stray continuation byte, then a real 'ü'
+    CHECK(capture.text() == "level=info msg=\"m\" lone=\"a\\xffb\" truncated=\"c\\xe2\\x80\" "
+                            "overlong=\"\\xc0\\xaf\" surrogate=\"\\xed\\xa0\\x80\" "
+                            "too_big=\"\\xf4\\x90\\x80\\x80\" then_valid=\"\\x80\xC3\xBC\"\n");
+}
+
+TEST_CASE("log: characters next to the escaped ranges are written as is", "[common]") {
+    stderr_capture capture;
+    // U+00A0, U+2027, U+202A (bidi controls are left to the reader), 4-byte U+1F600.
+    log(log_level::info, "m", {{"v", "\xC2\xA0\xE2\x80\xA7\xE2\x80\xAA\xF0\x9F\x98\x80"}});
+    CHECK(capture.text() ==
+          "level=info msg=\"m\" v=\"\xC2\xA0\xE2\x80\xA7\xE2\x80\xAA\xF0\x9F\x98\x80\"\n");
+}
+
 TEST_CASE("log: the default level is info, so debug is not written", "[common]") {
     stderr_capture capture;
     log(log_level::debug, "hidden");

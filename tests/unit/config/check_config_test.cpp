@@ -128,7 +128,8 @@ TEST_CASE("check-config: the summary hides the query of the SMS URL", "[config]"
     INFO(Catch::Detail::stringify(error_lines(r)));
     REQUIRE(r);
     const std::string s = summarize(r->value);
-    CHECK_THAT(s, Contains("texts via https://sms.example.org:8443/send?...\n"));
+    CHECK_THAT(s, Contains("texts via https://sms.example.org:8443/send?... (national numbers "
+                           "read as KR)\n"));
     CHECK_THAT(s, !Contains("acme"));
 }
 

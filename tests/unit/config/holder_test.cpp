@@ -94,6 +94,8 @@ TEST_CASE("holder: settings read only at start-up are flagged when they change",
   tls:
     certificate_file: /etc/ssprd/cert.pem
     key_file: /etc/ssprd/key.pem
+  workers: 16
+  idle_timeout: 30s
 )")
                     .set("audit", "  metrics_listen: 127.0.0.1:9464\n")
                     .text();
@@ -105,6 +107,8 @@ TEST_CASE("holder: settings read only at start-up are flagged when they change",
     }
     CHECK(lines == std::vector<std::string>{
                        "ssprd.yaml: server.listen: warning: changed, but takes effect only after "
+                       "a restart",
+                       "ssprd.yaml: server.workers: warning: changed, but takes effect only after "
                        "a restart",
                        "ssprd.yaml: audit.metrics_listen: warning: changed, but takes effect only "
                        "after a restart"});

@@ -66,7 +66,8 @@ TEST_CASE("loader: the minimal document loads, and absent keys keep their defaul
     CHECK(c.policy.scope == scope_mode::all);
     CHECK(c.policy.default_gates == 1);
     CHECK_FALSE(c.policy.allow_protected_accounts);
-    CHECK(c.throttles.buckets.size() == 6);
+    CHECK(c.throttles.buckets.size() == 7);
+    CHECK(c.delivery.sms.default_region == "KR");
     CHECK(c.enrollment.reconfirm_after == seconds{180 * 24 * 3600});
     CHECK(c.ui.default_language == "en");
 }
@@ -192,14 +193,33 @@ TEST_CASE("loader: further throttle buckets are named after the counter they cou
         INFO(Catch::Detail::stringify(error_lines(r)));
         REQUIRE(r);
         const auto& b = r->value.throttles.buckets;
-        REQUIRE(b.size() == 8);
-        CHECK(b[6].name == "emails_per_ip");
-        CHECK(b[6].key == throttle_key::client_ip);
-        CHECK(b[6].limit == 50);
-        CHECK(b[6].window == seconds{3600});
-        CHECK(b[6].block == seconds{7200});
-        CHECK(b[7].name == "failed_proofs_per_ip");
-        CHECK(b[7].block == seconds{0});
+        REQUIRE(b.size() == 9);
+        CHECK(b[7].name == "emails_per_ip");
+        CHECK(b[7].key == throttle_key::client_ip);
+        CHECK(b[7].limit == 50);
+        CHECK(b[7].window == seconds{3600});
+        CHECK(b[7].block == seconds{7200});
+        CHECK(b[8].name == "failed_proofs_per_ip");
+        CHECK(b[8].block == seconds{0});
+    }
+    SECTION("the per-network bucket is there by default and takes client_net keys") {
+        const auto defaults = load(document::minimal().text());
+        REQUIRE(defaults);
+        const auto& d = defaults->value.throttles.buckets;
+        const auto net = std::find_if(
+            d.begin(), d.end(), [](const auto& b) { return b.name == "flow_starts_per_net"; });
+        REQUIRE(net != d.end());
+        CHECK(net->key == throttle_key::client_net);
+        CHECK(net->limit == 200);
+        CHECK(net->window == seconds{600});
+        CHECK(net->block == seconds{1800});
+        const auto r = load(with("throttles", "  flow_starts_per_net: {limit: 1000}\n"
+                                              "  emails_per_net: {key: client_net, limit: 80, "
+                                              "window: 1h}\n"));
+        INFO(Catch::Detail::stringify(error_lines(r)));
+        REQUIRE(r);
+        CHECK(r->value.throttles.buckets[6].limit == 1000);
+        CHECK(r->value.throttles.buckets[7].key == throttle_key::client_net);
     }
     SECTION("a further bucket gives key, limit and window") {
         const auto d =
@@ -212,6 +232,24 @@ TEST_CASE("loader: further throttle buckets are named after the counter they cou
                                                     "window: 1m}\n"));
         CHECK(d.path == "throttles.logins_per_ip");
         CHECK_THAT(d.message, Contains("or a further bucket named <counter>_<suffix>"));
+    }
+}
+
+TEST_CASE("loader: delivery.sms.default_region names a known dialling plan", "[config]") {
+    const auto sms = [](const std::string& region) {
+        return with("delivery", "  smtp: {enabled: true, host: smtp.example.org, from: "
+                                "a@example.org}\n  sms:\n    default_region: " +
+                                    region + "\n");
+    };
+    const auto us = load(sms("US"));
+    INFO(Catch::Detail::stringify(error_lines(us)));
+    REQUIRE(us);
+    CHECK(us->value.delivery.sms.default_region == "US");
+    for (const char* bad : {"XX", "kr", "KOR", "\"\""}) {
+        INFO(bad);
+        const auto d = only_error(sms(bad));
+        CHECK(d.path == "delivery.sms.default_region");
+        CHECK_THAT(d.message, Contains("KR"));
     }
 }
 

@@ -112,6 +112,22 @@ TEST_CASE("rules: server addresses, URL, proxies and origins are checked", "[con
                 "server.allowed_origins[2]: must be an https:// URL"});
 }
 
+TEST_CASE("rules: the header deadline fits inside the request deadline", "[config]") {
+    CHECK(problems(with("server", server_head + "  request_timeout: 20s\n"
+                                                "  header_timeout: 30s\n")) ==
+          lines{"server.header_timeout: must not be longer than server.request_timeout"});
+    // Only request_timeout written: the default header_timeout (10s) no longer fits, and the
+    // error names the key the admin wrote.
+    CHECK(problems(with("server", server_head + "  request_timeout: 5s\n")) ==
+          lines{"server.request_timeout: must not be shorter than server.header_timeout "
+                "(default 10s)"});
+    CHECK(problems(with("server", server_head + "  request_timeout: 5s\n"
+                                                "  header_timeout: 5s\n"
+                                                "  idle_timeout: 1h\n")).empty());
+    CHECK(problems(with("server", server_head + "  idle_timeout: 2h\n  workers: 0\n"
+                                                "  io_threads: 65\n")).size() == 3);
+}
+
 // ---- directory --------------------------------------------------------------------------------
 
 TEST_CASE("rules: directory URIs, plain LDAP and certificate verification", "[config]") {

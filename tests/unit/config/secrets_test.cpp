@@ -181,15 +181,23 @@ TEST_CASE("secrets: permissions of secret files", "[config]") {
         files.file("/etc/ssprd/hmac.key", std::string(32, 'h'), 0400);
         CHECK(load(document::minimal().text(), files));
     }
-    SECTION("a TLS private key every local user can read is a warning") {
-        files.file("/etc/ssprd/key.pem", "-----BEGIN PRIVATE KEY-----\n", 0644);
+    SECTION("a TLS private key group or others may access is an error") {
         files.file("/etc/ssprd/cert.pem", "-----BEGIN CERTIFICATE-----\n", 0644);
-        const auto r = load(document::minimal().text(), files);
-        REQUIRE(r);
-        REQUIRE(r->warnings.size() == 1); // the certificate is public
-        CHECK(r->warnings[0].path == "server.tls.key_file");
-        CHECK(r->warnings[0].message ==
-              "the key file is readable by every local user; chmod o-rwx");
+        for (const unsigned mode : {0644U, 0640U, 0604U, 0660U, 0602U, 0610U}) {
+            INFO(mode);
+            files.file("/etc/ssprd/key.pem", "-----BEGIN PRIVATE KEY-----\n", mode);
+            const auto r = load(document::minimal().text(), files);
+            REQUIRE_FALSE(r);
+            const auto e = errors_at(r, "server.tls.key_file");
+            REQUIRE(e.size() == 1);
+            CHECK(e[0].message == "group or others may access the key file; make it readable by "
+                                  "ssprd only (chmod 600)");
+            CHECK(r.error().errors.size() == 1); // the certificate is public: no complaint
+        }
+        for (const unsigned mode : {0600U, 0400U}) {
+            files.file("/etc/ssprd/key.pem", "-----BEGIN PRIVATE KEY-----\n", mode);
+            CHECK(load(document::minimal().text(), files));
+        }
     }
     SECTION("a missing TLS key is an error that does not echo the path") {
         files.remove("/etc/ssprd/key.pem");

@@ -1,6 +1,7 @@
 // Unit tests of ldap/unicode_pwd.hpp: UTF-8 to UTF-16LE and AD's quoted unicodePwd value. The
 // expected bytes are hand-computed from the code points (UTF-16 surrogates per RFC 2781 §2.1) and
 // written as hex so that a failure shows which byte differs.
+#include "ldap/connection.hpp"
 #include "ldap/unicode_pwd.hpp"
 
 #include <catch2/catch.hpp>
@@ -8,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 using namespace std::string_view_literals;
 using sspr::ldap::ad_unicode_pwd;
@@ -16,13 +18,10 @@ using sspr::ldap::utf8_to_utf16le;
 namespace {
 
 // "3D D8 00 DE" for the bytes 0x3D 0xD8 0x00 0xDE; "nullopt" when there is nothing.
-std::string hex_of(const std::optional<std::string>& value) {
-    if (!value) {
-        return "nullopt";
-    }
+std::string hex_of(std::string_view value) {
     constexpr std::string_view digits = "0123456789ABCDEF";
     std::string out;
-    for (const char c : *value) {
+    for (const char c : value) {
         const auto byte = static_cast<unsigned char>(c);
         if (!out.empty()) {
             out += ' ';
@@ -31,6 +30,14 @@ std::string hex_of(const std::optional<std::string>& value) {
         out += digits[byte & 0x0fU];
     }
     return out;
+}
+
+std::string hex_of(const std::optional<std::string>& value) {
+    return value ? hex_of(std::string_view(*value)) : "nullopt";
+}
+
+std::string hex_of(const std::optional<sspr::common::secret>& value) {
+    return value ? hex_of(value->reveal()) : "nullopt";
 }
 
 } // namespace
@@ -92,4 +99,22 @@ TEST_CASE("ad_unicode_pwd: refuses NUL and invalid UTF-8", "[ldap]") {
     CHECK(hex_of(ad_unicode_pwd("pass\xC3")) == "nullopt");
     CHECK(hex_of(ad_unicode_pwd("\xED\xA0\x80")) == "nullopt");
     CHECK(hex_of(ad_unicode_pwd("\xC0\xAF")) == "nullopt");
+}
+
+TEST_CASE("ad_unicode_pwd: the encoded password is a secret and modifications never copy it",
+          "[ldap]") {
+    // Wiped when it dies (common::secret), instead of a std::string the caller had to remember to
+    // wipe, and whose moves left copies of short values behind.
+    static_assert(
+        std::is_same_v<decltype(ad_unicode_pwd("x")), std::optional<sspr::common::secret>>);
+    // A modification views the caller's buffer: building one makes no unwiped copy of a password.
+    static_assert(std::is_same_v<decltype(sspr::ldap::detail::modification::values),
+                                 std::vector<std::string_view>>);
+    const std::string password = "Short-1!"; // short values are the SSO case
+    const auto encoded = ad_unicode_pwd(password);
+    REQUIRE(encoded.has_value());
+    const sspr::ldap::detail::modification mod{0, "unicodePwd", {encoded->reveal()}};
+    CHECK(mod.values.front().data() == encoded->reveal().data());
+    CHECK(hex_of(mod.values.front()) ==
+          "22 00 53 00 68 00 6F 00 72 00 74 00 2D 00 31 00 21 00 22 00");
 }

@@ -85,7 +85,7 @@ std::string key_for(const cfg::throttle_bucket& b, const throttle_subject& s) {
 
 TEST_CASE("throttles: the defaults are Entra's numbers", "[policy]") {
     const auto set = defaults();
-    REQUIRE(set.buckets().size() == 6U);
+    REQUIRE(set.buckets().size() == 7U);
 
     const auto* proofs = set.find("failed_proofs");
     REQUIRE(proofs != nullptr);
@@ -126,6 +126,13 @@ TEST_CASE("throttles: the defaults are Entra's numbers", "[policy]") {
     REQUIRE(per_user != nullptr);
     CHECK(per_user->key == cfg::throttle_key::user);
     CHECK(per_user->limit == 5U);
+    // And the aggregate over the client's network (IPv6 /48, IPv4 /24).
+    const auto* per_net = set.find("flow_starts_per_net");
+    REQUIRE(per_net != nullptr);
+    CHECK(per_net->key == cfg::throttle_key::client_net);
+    CHECK(per_net->limit == 200U);
+    CHECK(per_net->window == 10min);
+    CHECK(per_net->block == 30min);
 
     CHECK(set.find("nonesuch") == nullptr);
 }
@@ -205,12 +212,13 @@ TEST_CASE("throttles: which buckets an event counts in and which it must pass", 
     CHECK(names_of(set.counted_by(throttle_event::email_sent)) == names{"emails"});
     CHECK(names_of(set.counted_by(throttle_event::sms_sent)) == names{"texts"});
     CHECK(names_of(set.counted_by(throttle_event::flow_started)) ==
-          names{"flow_starts_per_ip", "flow_starts_per_user"});
+          names{"flow_starts_per_ip", "flow_starts_per_user", "flow_starts_per_net"});
     CHECK(set.counted_by(throttle_event::invalid).empty());
 
     // A lockout after failed proofs or too many validations stops everything else too.
     CHECK(names_of(set.checked_before(throttle_event::flow_started)) ==
-          names{"failed_proofs", "validations", "flow_starts_per_ip", "flow_starts_per_user"});
+          names{"failed_proofs", "validations", "flow_starts_per_ip", "flow_starts_per_user",
+                "flow_starts_per_net"});
     CHECK(names_of(set.checked_before(throttle_event::email_sent)) ==
           names{"failed_proofs", "validations", "emails"});
     CHECK(names_of(set.checked_before(throttle_event::validation_attempted)) ==
@@ -474,27 +482,71 @@ TEST_CASE("normalize_ip: refuses what is not an address", "[policy]") {
 }
 
 TEST_CASE("normalize_destination: email trimmed and lower-cased", "[policy]") {
-    CHECK(normalize_destination("  Alice.Liddell@Example.ORG\t").value() ==
+    CHECK(normalize_destination("  Alice.Liddell@Example.ORG\t", "KR").value() ==
           "alice.liddell@example.org");
-    CHECK(normalize_destination("bob@example.org").value() == "bob@example.org");
-    for (const char* bad :
-         {"@example.org", "alice@", "a@b@c", "alice smith@example.org", "alice@exa\nmple.org"}) {
+    CHECK(normalize_destination("bob@example.org", "KR").value() == "bob@example.org");
+    for (const char* bad : {"@example.org", "alice@", "a@b@c", "alice smith@example.org",
+                            "alice@exa\nmple.org", "...@gmail.com"}) {
         INFO(bad);
-        const auto r = normalize_destination(bad);
+        const auto r = normalize_destination(bad, "KR");
         REQUIRE_FALSE(r.has_value());
         CHECK(r.error().is(throttle_error::invalid_destination));
     }
 }
 
-TEST_CASE("normalize_destination: phone as digits with its leading +", "[policy]") {
-    CHECK(normalize_destination("+1 (555) 010-0199").value() == "+15550100199");
-    CHECK(normalize_destination("+1.555.010.0199").value() == "+15550100199");
-    CHECK(normalize_destination(" +82 10-1234-5678 ").value() == "+821012345678");
-    CHECK(normalize_destination("010 1234 5678").value() == "01012345678");
-    CHECK(normalize_destination("030/1234567").value() == "0301234567");
-    for (const char* bad : {"", "   ", "+", "call me", "555-CALL", "1+555", "+-"}) {
+TEST_CASE("normalize_destination: mail sub-addresses count as the mailbox they reach", "[policy]") {
+    for (const char* spelling : {"alice@example.org", "alice+1@example.org", "Alice+2@Example.org",
+                                 "alice+reset+again@example.org", "alice+@example.org"}) {
+        INFO(spelling);
+        CHECK(normalize_destination(spelling, "KR").value() == "alice@example.org");
+    }
+    // Gmail also ignores dots and answers to googlemail.com.
+    for (const char* spelling :
+         {"jdoe@gmail.com", "j.doe@gmail.com", "J.D.o.e+x@GMail.com", "j.doe@googlemail.com"}) {
+        INFO(spelling);
+        CHECK(normalize_destination(spelling, "KR").value() == "jdoe@gmail.com");
+    }
+    // Dots elsewhere are part of the mailbox, and a '+' first is no sub-address.
+    CHECK(normalize_destination("j.doe@example.org", "KR").value() == "j.doe@example.org");
+    CHECK(normalize_destination("+tag@example.org", "KR").value() == "+tag@example.org");
+    CHECK(normalize_destination("bob@example.org", "KR").value() !=
+          normalize_destination("alice@example.org", "KR").value());
+}
+
+TEST_CASE("normalize_destination: every spelling of a number is its E.164 form", "[policy]") {
+    CHECK(normalize_destination("+1 (415) 555-2671", "KR").value() == "+14155552671");
+    CHECK(normalize_destination("+1.415.555.2671", "KR").value() == "+14155552671");
+    for (const char* spelling : {" +82 10-1234-5678 ", "010-1234-5678", "010 1234 5678",
+                                 "0082 10 1234 5678", "+82 (0)10 1234 5678", "+821012345678"}) {
+        INFO(spelling);
+        CHECK(normalize_destination(spelling, "KR").value() == "+821012345678");
+    }
+    // National numbers are read in the region given, the one delivery/ sends with.
+    CHECK(normalize_destination("(415) 555-2671", "US").value() == "+14155552671");
+    CHECK(normalize_destination("030/1234567", "DE").value() == "+49301234567");
+    for (const char* bad : {"", "   ", "+", "call me", "555-CALL", "1+555", "+-", "+999 123456"}) {
         INFO(bad);
-        CHECK_FALSE(normalize_destination(bad).has_value());
+        CHECK_FALSE(normalize_destination(bad, "KR").has_value());
+    }
+    // Without a region only international numbers can be read.
+    CHECK_FALSE(normalize_destination("010-1234-5678", "").has_value());
+    CHECK(normalize_destination("+82 10 1234 5678", "").value() == "+821012345678");
+}
+
+TEST_CASE("normalize_net: IPv6 counts per /48, IPv4 per /24", "[policy]") {
+    using sspr::policy::normalize_net;
+    CHECK(normalize_net("2001:db8:1:2:3:4:5:6").value() == "2001:db8:1::/48");
+    CHECK(normalize_net("2001:db8:1:ffff::1").value() == "2001:db8:1::/48");
+    CHECK(normalize_net("[2001:DB8:0001:abcd::1]").value() == "2001:db8:1::/48");
+    CHECK(normalize_net("2001:db8:2::1").value() == "2001:db8:2::/48");
+    CHECK(normalize_net("fe80::1%eth0").value() == "fe80::/48");
+    CHECK(normalize_net("192.0.2.1").value() == "192.0.2.0/24");
+    CHECK(normalize_net("192.0.2.254").value() == "192.0.2.0/24");
+    CHECK(normalize_net("::ffff:192.0.2.77").value() == "192.0.2.0/24");
+    CHECK(normalize_net("198.51.100.7").value() == "198.51.100.0/24");
+    for (const char* bad : {"", "localhost", "256.1.1.1", "2001:db8::1::2"}) {
+        INFO(bad);
+        CHECK(normalize_net(bad).error().is(throttle_error::invalid_ip));
     }
 }
 
@@ -544,10 +596,24 @@ TEST_CASE("derive_key: spellings of one subject share a key, others do not", "[p
     a.destination = "Alice@Example.org";
     b.destination = " alice@example.org ";
     CHECK(key_for(dest_bucket, a) == key_for(dest_bucket, b));
+    a.destination = "Alice+reset1@Example.org";
+    b.destination = "alice+reset2@example.org";
+    CHECK(key_for(dest_bucket, a) == key_for(dest_bucket, b));
     a.destination = "+1 555 010 0199";
     b.destination = "+1-555-010-0199";
     CHECK(key_for(dest_bucket, a) == key_for(dest_bucket, b));
-    b.destination = "15550100199"; // without the + it is another number
+    // A national spelling counts as the same number once the region says whose it is.
+    b.destination = "1 (555) 010-0199";
+    b.phone_region = "US";
+    CHECK(key_for(dest_bucket, a) == key_for(dest_bucket, b));
+    a.destination = "+82 10 1234 5678";
+    a.phone_region = "KR";
+    b.phone_region = "KR";
+    for (const char* spelling : {"010-1234-5678", "0082 10 1234 5678", "+821012345678"}) {
+        b.destination = spelling;
+        CHECK(key_for(dest_bucket, a) == key_for(dest_bucket, b));
+    }
+    b.destination = "010-1234-5679";
     CHECK(key_for(dest_bucket, a) != key_for(dest_bucket, b));
 
     // Same subject, two buckets: two counters.
@@ -614,6 +680,32 @@ TEST_CASE("derive_key: a flow-keyed bucket is keyed by the flow id", "[policy]")
     CHECK(key_for(b, a) != key_for(b, c));
 }
 
+TEST_CASE("derive_key: a client_net bucket counts a /48 or a /24 as one", "[policy]") {
+    const auto net_bucket =
+        bucket("flow_starts_per_net", cfg::throttle_key::client_net, 200, 600s, 1800s);
+    const auto ip_bucket = bucket("flow_starts_per_ip", cfg::throttle_key::client_ip, 20, 600s, 0s);
+    throttle_subject a;
+    throttle_subject b;
+    // Two /64s of one /48: two per-IP counters, one per-network counter.
+    a.client_ip = "2001:db8:1:2::1";
+    b.client_ip = "2001:db8:1:ffff::1";
+    CHECK(key_for(ip_bucket, a) != key_for(ip_bucket, b));
+    CHECK(key_for(net_bucket, a) == key_for(net_bucket, b));
+    CHECK(key_for(net_bucket, a).starts_with("bucket:flow_starts_per_net|net:"));
+    b.client_ip = "2001:db8:2::1";
+    CHECK(key_for(net_bucket, a) != key_for(net_bucket, b));
+    // Two addresses of one /24, written either way.
+    a.client_ip = "192.0.2.1";
+    b.client_ip = "::ffff:192.0.2.200";
+    CHECK(key_for(ip_bucket, a) != key_for(ip_bucket, b));
+    CHECK(key_for(net_bucket, a) == key_for(net_bucket, b));
+    // An address and its /24 are different subjects, even when the text would match.
+    a.client_ip = "192.0.2.0";
+    CHECK(key_for(ip_bucket, a) != key_for(net_bucket, a));
+    throttle_subject none;
+    CHECK(derive_key(net_bucket, none, test_key()).error().is(throttle_error::missing_subject));
+}
+
 // ---- after a successful reset -----------------------------------------------------------------
 
 TEST_CASE("keys_to_clear_on_success: the user's counters, never the address's", "[policy]") {
@@ -621,9 +713,11 @@ TEST_CASE("keys_to_clear_on_success: the user's counters, never the address's", 
     c.buckets.push_back(bucket("validations_per_flow", cfg::throttle_key::flow, 3, 15min, 0s));
     const auto set = make_bucket_set(c).value();
     const std::string dn = "CN=Alice,OU=Staff,DC=example,DC=org";
-    const std::vector<std::string> destinations{"alice@example.org", "ALICE@example.org",
-                                                "+1 555 010 0199", "not a destination"};
-    const auto keys = keys_to_clear_on_success(set, dn, destinations, "f-1", test_key()).value();
+    const std::vector<std::string> destinations{"alice@example.org", "ALICE+x@example.org",
+                                                "+1 555 010 0199",   "not a destination",
+                                                "010-1234-5678",     "+82 10 1234 5678"};
+    const auto keys =
+        keys_to_clear_on_success(set, dn, destinations, "f-1", test_key(), "KR").value();
 
     throttle_subject s;
     s.user = dn;
@@ -631,31 +725,37 @@ TEST_CASE("keys_to_clear_on_success: the user's counters, never the address's", 
     s.flow_id = "f-1";
     throttle_subject phone;
     phone.destination = "+15550100199";
+    throttle_subject korean;
+    korean.destination = "+821012345678";
     std::vector<std::string> expected{
         key_for(*set.find("failed_proofs"), s),
         key_for(*set.find("validations"), s),
         key_for(*set.find("flow_starts_per_user"), s),
         key_for(*set.find("emails"), s),
         key_for(*set.find("emails"), phone), // the bucket counts any destination it is given
+        key_for(*set.find("emails"), korean),
         key_for(*set.find("texts"), s),
         key_for(*set.find("texts"), phone),
+        key_for(*set.find("texts"), korean),
         key_for(*set.find("validations_per_flow"), s),
     };
     std::sort(expected.begin(), expected.end());
     CHECK(keys == expected);
     for (const auto& k : keys) {
         CHECK(k.find("|ip:") == std::string::npos);
+        CHECK(k.find("|net:") == std::string::npos);
     }
 
     // Without a flow id, no flow key.
-    const auto no_flow = keys_to_clear_on_success(set, dn, destinations, "", test_key()).value();
-    CHECK(no_flow.size() == 7U);
+    const auto no_flow =
+        keys_to_clear_on_success(set, dn, destinations, "", test_key(), "KR").value();
+    CHECK(no_flow.size() == 9U);
 
     // A user that is not a DN, or a weak key, is an error rather than a partial list.
-    auto r = keys_to_clear_on_success(set, "alice", destinations, "", test_key());
+    auto r = keys_to_clear_on_success(set, "alice", destinations, "", test_key(), "KR");
     REQUIRE_FALSE(r.has_value());
     CHECK(r.error().is(throttle_error::invalid_user));
-    r = keys_to_clear_on_success(set, dn, destinations, "", secret{});
+    r = keys_to_clear_on_success(set, dn, destinations, "", secret{}, "KR");
     REQUIRE_FALSE(r.has_value());
     CHECK(r.error().is(throttle_error::weak_key));
 }

@@ -1,0 +1,25 @@
+// What every response of the gateway carries whatever produced it (a route, a refusal, the server
+// itself): the security headers and the request id that ties the response to the access log and
+// the audit trail.
+#pragma once
+
+#include "common/random.hpp"
+#include "gateway/http.hpp"
+
+#include <string>
+#include <string_view>
+
+namespace sspr::gateway {
+
+/// Strict-Transport-Security, Content-Security-Policy, Referrer-Policy, Cache-Control: no-store,
+/// X-Content-Type-Options and X-Frame-Options, replacing any value a handler set.
+void set_security_headers(response& res);
+
+/// 96 random bits, base64url (16 characters): unguessable, so it can be shown to users and
+/// quoted to the helpdesk without telling anything about other requests.
+[[nodiscard]] std::string make_request_id(common::random& random);
+
+/// The header that carries it.
+inline constexpr std::string_view request_id_header = "X-Request-Id";
+
+} // namespace sspr::gateway

@@ -1,0 +1,287 @@
+#include "gateway/serve.hpp"
+
+#include "audit/audit.hpp"
+#include "challenge/key_file.hpp"
+#include "common/blocking_pool.hpp"
+#include "common/clock.hpp"
+#include "common/log.hpp"
+#include "common/random.hpp"
+#include "config/holder.hpp"
+#include "config/loader.hpp"
+#include "delivery/dispatcher.hpp"
+#include "flows/engine.hpp"
+#include "gateway/api.hpp"
+#include "gateway/app.hpp"
+#include "gateway/i18n.hpp"
+#include "ldap/from_config.hpp"
+#include "ldap/ldap_directory.hpp"
+#include "policy/preflight.hpp"
+#include "store/crypto.hpp"
+#include "store/state_store.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <algorithm>
+#include <csignal>
+#include <functional>
+#include <ostream>
+#include <stdexcept>
+#include <tuple>
+
+namespace sspr::gateway {
+
+namespace {
+
+namespace net = boost::asio;
+using namespace std::chrono_literals;
+
+/// Thrown for a start-up failure that is not the configuration's text: exit 1.
+struct startup_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+constexpr auto purge_interval = 60s;
+/// Purge batches per tick at most, so that a backlog is worked off without holding a worker long.
+constexpr int purge_batches_per_tick = 10;
+
+int print_config_errors(const std::string& path, const config::load_failure& f, std::ostream& err) {
+    std::vector<config::diagnostic> all = f.errors;
+    all.insert(all.end(), f.warnings.begin(), f.warnings.end());
+    std::stable_sort(all.begin(), all.end(),
+                     [](const config::diagnostic& a, const config::diagnostic& b) {
+                         return std::tie(a.line, a.column) < std::tie(b.line, b.column);
+                     });
+    for (const auto& d : all) {
+        err << to_string(d) << '\n';
+    }
+    err << path << ": " << f.errors.size() << (f.errors.size() == 1 ? " error" : " errors")
+        << "; the configuration is not valid\n";
+    return 2;
+}
+
+std::string endpoint_text(const server_endpoint& ep) {
+    const std::string a = ep.address.to_string();
+    return (ep.address.is_v6() ? "[" + a + "]" : a) + ":" + std::to_string(ep.port);
+}
+
+/// Everything the daemon runs, in construction order; torn down in the order stop() says.
+class service {
+public:
+    service(const std::string& config_path, const std::string& messages_dir,
+           config::loaded_config loaded)
+        : holder_(std::move(loaded.value),
+                  config::file_source(config_path, policy::with_preflight()), config_path) {
+        for (const auto& w : loaded.warnings) {
+            const std::string text = to_string(w);
+            common::log(common::log_level::warning, "configuration warning", {{"warning", text}});
+        }
+        const auto cfg = holder_.snapshot();
+
+        std::vector<std::string> languages(config::supported_languages.begin(),
+                                           config::supported_languages.end());
+        messages_ = std::make_shared<const i18n>(i18n::load(messages_dir, languages));
+
+        clock_ = common::make_system_clock();
+        random_ = common::make_system_random();
+
+        flows::dependencies deps;
+        deps.config = &holder_;
+        deps.clock = clock_;
+        deps.random = random_;
+        deps.directory = ldap::make_directory(ldap::directory_options_from(cfg->directory), clock_);
+
+        const auto keys = store::crypto::load_keyring(cfg->store.encryption_key_file,
+                                                      cfg->store.older_encryption_key_files);
+        auto store = store::make_state_store(cfg->store, keys, random_);
+        if (!store) {
+            throw startup_error("store: " + store.error().message());
+        }
+        deps.store = std::move(*store);
+
+        deps.sender = delivery::make_sender(cfg->delivery, delivery::dispatch_options{}, clock_,
+                                            random_);
+
+        auto hmac = challenge::load_key_file(cfg->store.hmac_key_file);
+        if (!hmac) {
+            throw startup_error("store.hmac_key_file " + cfg->store.hmac_key_file + ": " +
+                                hmac.error().message());
+        }
+        deps.hmac_key = std::move(*hmac);
+
+        auto trail = audit::trail::open(cfg->audit.path);
+        if (!trail) {
+            throw startup_error("audit.path " + cfg->audit.path + ": " + trail.error().message());
+        }
+        audit_ = std::move(*trail);
+        deps.audit = audit_;
+
+        engine_ = std::make_unique<flows::engine>(std::move(deps));
+
+        server_ = std::make_unique<server>(server_options_from(*cfg));
+        pool_ = std::make_unique<common::blocking_pool>(cfg->server.workers,
+                                                        cfg->server.max_queued);
+        app_ = std::make_unique<app>(messages_, app_settings_from(*cfg));
+        add_api_routes(*app_, *engine_, *pool_);
+        grace_ = std::chrono::duration_cast<std::chrono::milliseconds>(cfg->server.request_timeout);
+    }
+
+    service(const service&) = delete;
+    service& operator=(const service&) = delete;
+
+    ~service() {
+        server_->shutdown(0ms); // no-op after run()
+        // The pool's jobs hold answers for the server's connections and use the engine: drained
+        // first, then what they used.
+        pool_.reset();
+        app_.reset();
+        server_.reset();
+        engine_.reset();
+    }
+
+    /// Serves until SIGTERM or SIGINT.
+    void run(std::ostream& err) {
+        net::io_context control;
+        net::signal_set signals(control, SIGINT, SIGTERM, SIGHUP);
+        net::steady_timer purge(control);
+
+        server_->start(app_->as_handler());
+        for (const auto& ep : server_->endpoints()) {
+            err << "listening on https://" << endpoint_text(ep) << std::endl;
+        }
+        common::log(common::log_level::info, "ssprd started", {{"version", SSPR_VERSION}});
+
+        std::function<void()> wait_signal = [&] {
+            signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+                if (ec) {
+                    return;
+                }
+                if (signal == SIGHUP) {
+                    reload();
+                    return wait_signal();
+                }
+                common::log(common::log_level::info, "stopping: finishing requests in flight");
+                purge.cancel();
+                server_->shutdown(grace_);
+                control.stop();
+            });
+        };
+        wait_signal();
+
+        std::function<void()> schedule_purge = [&] {
+            purge.expires_after(purge_interval);
+            purge.async_wait([&](const boost::system::error_code& ec) {
+                if (ec) {
+                    return;
+                }
+                queue_purge();
+                schedule_purge();
+            });
+        };
+        schedule_purge();
+
+        control.run();
+        common::log(common::log_level::info, "ssprd stopped");
+    }
+
+private:
+    void queue_purge() {
+        // Skipped when the pool is full: requests come first, the next tick tries again.
+        const bool queued = pool_->try_post([engine = engine_.get()] {
+            try {
+                for (int i = 0; i < purge_batches_per_tick && engine->purge_expired() > 0; ++i) {
+                }
+            } catch (const std::exception& e) {
+                common::log(common::log_level::error, "purge failed", {{"error", e.what()}});
+            }
+        });
+        if (!queued) {
+            common::log(common::log_level::warning, "purge skipped: the worker pool is full");
+        }
+    }
+
+    void reload() {
+        common::log(common::log_level::info, "SIGHUP: reloading the configuration");
+        const config::reload_report report = holder_.reload(); // logs its outcome itself
+        const auto cfg = holder_.snapshot();
+        if (report.applied) {
+            try {
+                app_->update(app_settings_from(*cfg));
+            } catch (const std::exception& e) {
+                common::log(common::log_level::error, "reload: server settings kept",
+                            {{"error", e.what()}});
+            }
+            server_->set_limits(server_limits_from(cfg->server));
+        }
+        // The certificate is read again even when the file did not change: renewals replace the
+        // files behind the same paths.
+        if (const auto why = server_->reload_tls(tls_from(cfg->server))) {
+            common::log(common::log_level::error, "reload: TLS certificate kept", {{"error", *why}});
+        }
+        // logrotate moved the audit file away: continue in a new one under the same path.
+        if (auto reopened = audit_->reopen(); !reopened) {
+            const std::string why = reopened.error().message();
+            common::log(common::log_level::error, "reload: audit file kept", {{"error", why}});
+        }
+    }
+
+    config::holder holder_;
+    std::shared_ptr<const i18n> messages_;
+    std::shared_ptr<const common::clock> clock_;
+    std::shared_ptr<common::random> random_;
+    std::shared_ptr<audit::trail> audit_;
+    std::unique_ptr<flows::engine> engine_;
+    std::unique_ptr<server> server_;
+    std::unique_ptr<common::blocking_pool> pool_;
+    std::unique_ptr<app> app_;
+    std::chrono::milliseconds grace_{30000};
+};
+
+} // namespace
+
+server_limits server_limits_from(const config::server_config& s) {
+    server_limits l;
+    l.max_connections = s.max_connections;
+    l.header_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(s.header_timeout);
+    l.idle_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(s.idle_timeout);
+    l.request_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(s.request_timeout);
+    l.max_body_bytes = s.max_body_bytes;
+    return l;
+}
+
+tls_settings tls_from(const config::server_config& s) {
+    return {s.tls.certificate_file, s.tls.key_file, s.tls.min_version};
+}
+
+server_options server_options_from(const config::config& cfg) {
+    server_options o;
+    o.listen = cfg.server.listen;
+    o.io_threads = cfg.server.io_threads;
+    o.tls = tls_from(cfg.server);
+    o.limits = server_limits_from(cfg.server);
+    o.random = common::make_system_random();
+    return o;
+}
+
+int run_serve(const std::string& config_path, const std::string& messages_dir, std::ostream& err) {
+    auto loaded = config::load_file(config_path, policy::with_preflight());
+    if (!loaded) {
+        return print_config_errors(config_path, loaded.error(), err);
+    }
+    try {
+        service d(config_path, messages_dir, std::move(*loaded));
+        d.run(err);
+        return 0;
+    } catch (const catalogue_error& e) {
+        err << "ssprd: " << e.what() << '\n';
+        return 2;
+    } catch (const std::exception& e) {
+        // make_directory, load_keyring, make_sender, the engine and the server throw with a
+        // message that names the key or file and never a secret.
+        err << "ssprd: cannot start: " << e.what() << '\n';
+        return 1;
+    }
+}
+
+} // namespace sspr::gateway
