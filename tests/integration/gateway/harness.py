@@ -807,7 +807,8 @@ class Client:
             break
         resp = Response(method, path, body if raw is None else raw, r.status, r.reason,
                         r.headers, payload, elapsed)
-        if resp.content_type.endswith("json") and payload:
+        # Problem bodies carry a "code" too, but that one is the problem's name, not a secret.
+        if resp.content_type == "application/json" and payload:
             try:
                 SECRETS.add_from_json(resp.json(), f"{method} {path} response")
             except ValueError:
