@@ -807,9 +807,8 @@ class Client:
             break
         resp = Response(method, path, body if raw is None else raw, r.status, r.reason,
                         r.headers, payload, elapsed)
-        # Problem bodies carry a "code" too: the problem's stable name, not a secret.
-        if (resp.content_type.endswith("json") and payload and
-                not resp.content_type.startswith("application/problem")):
+        # Problem bodies carry a "code" too, but that one is the problem's name, not a secret.
+        if resp.content_type == "application/json" and payload:
             try:
                 SECRETS.add_from_json(resp.json(), f"{method} {path} response")
             except ValueError:
