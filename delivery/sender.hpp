@@ -1,6 +1,6 @@
 // The Sender seam: how flows/ sends one-time codes and security notices to a user's email address
 // or phone. dispatcher.hpp implements it (SMTP and an SMS webhook, on a bounded worker pool with
-// retries); tests/delivery/fake_sender.hpp records messages for the tests of the layers above.
+// retries); tests/fakes/fake_sender.hpp records messages for the tests of the layers above.
 #pragma once
 
 #include "common/secret.hpp"

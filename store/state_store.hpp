@@ -4,7 +4,7 @@
 // addresses, TOTP secret, security question answer hashes; encrypted at rest by the real stores).
 //
 // flows/ talks only to this interface. sqlite_store.hpp (one file, the default) and
-// postgres_store.hpp (shared by several gateway instances) implement it; tests/store/ has an
+// postgres_store.hpp (shared by several gateway instances) implement it; tests/fakes/ has an
 // in-memory fake that passes the same conformance suite.
 //
 // Every call of the real stores blocks on disk or network: call them from a

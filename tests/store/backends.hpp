@@ -1,7 +1,7 @@
 // The stores under test, each behind the same small fixture, so the conformance suite is written
 // once (TEMPLATE_TEST_CASE over these types) and runs against the fake, SQLite and PostgreSQL:
 //
-//   fake_backend      in memory (tests/store/fake_state_store.hpp)
+//   fake_backend      in memory (tests/fakes/fake_state_store.hpp)
 //   sqlite_backend    a fresh database file in a temporary directory, removed afterwards
 //   postgres_backend  a fresh schema in the test server's database (from SSPR_TESTENV_FILE:
 //                     SSPR_PG_HOST, _PORT, _DATABASE, _USER, _PASSWORD_FILE), dropped afterwards
@@ -15,7 +15,7 @@
 #include "store/postgres_store.hpp"
 #include "store/sqlite_store.hpp"
 #include "store/state_store.hpp"
-#include "tests/store/fake_state_store.hpp"
+#include "tests/fakes/fake_state_store.hpp"
 
 #include <cstdint>
 #include <memory>

@@ -7,10 +7,10 @@
 #include "common/random.hpp"
 #include "config/holder.hpp"
 #include "flows/engine.hpp"
-#include "tests/delivery/fake_sender.hpp"
 #include "tests/fakes/fake_clock.hpp"
 #include "tests/fakes/fake_directory.hpp"
-#include "tests/store/fake_state_store.hpp"
+#include "tests/fakes/fake_sender.hpp"
+#include "tests/fakes/fake_state_store.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -5,8 +5,6 @@
 //
 // Switches: fail_with(e) makes every call fail with e (an outage, a full disk); calls() counts the
 // calls made, so a test can prove that something was decided without the store.
-//
-// Belongs with the other fakes in tests/fakes/; it lives here until that move.
 #pragma once
 
 #include "store/state_store.hpp"

@@ -1,6 +1,6 @@
-// Unit tests of tests/delivery/fake_sender.hpp, so the tests of flows can trust it: it records,
+// Unit tests of tests/fakes/fake_sender.hpp, so the tests of flows can trust it: it records,
 // completes only on demand, and refuses or fails when told to.
-#include "tests/delivery/fake_sender.hpp"
+#include "tests/fakes/fake_sender.hpp"
 
 #include <catch2/catch.hpp>
 
