@@ -8,9 +8,9 @@
 // would have to be guessed for fakes); fakes draw the domain from the organisation's own domains
 // and the public mail providers users register, in their usual shares. A phone hint shows only the
 // last four digits, which are evenly spread in real numbers and in fakes alike; the country code
-// would tell an organisation's fakes from its staff abroad. tests/challenge/hints_test.cpp checks
-// that 1,000 fakes cannot be told from 1,000 realistic real hints better than chance. Real and
-// fake hints are built by the same formatting code, so they cannot drift apart.
+// would tell an organisation's fakes from its staff abroad. tests/unit/challenge/hints_test.cpp
+// checks that 1,000 fakes cannot be told from 1,000 realistic real hints better than chance.
+// Real and fake hints are built by the same formatting code, so they cannot drift apart.
 #pragma once
 
 #include "challenge/error.hpp"

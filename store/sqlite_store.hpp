@@ -3,9 +3,9 @@
 // - WAL journal, so readers never wait for the writer.
 // - synchronous=NORMAL by default. In WAL mode a commit has been written to the WAL file with
 //   write(2) before sqlite3_step returns, so a gateway killed with SIGKILL (or crashing) loses no
-//   acknowledged write: the kernel still holds the pages (tests/store kills a writer to prove
-//   it). What NORMAL gives up is the fsync per commit, i.e. the last commits before a power loss
-//   or kernel crash; set `synchronous_full` to pay an fsync per commit for those too.
+//   acknowledged write: the kernel still holds the pages (tests/integration/store kills a writer
+//   to prove it). What NORMAL gives up is the fsync per commit, i.e. the last commits before a
+//   power loss or kernel crash; set `synchronous_full` to pay an fsync per commit for those too.
 // - In-process writers take one mutex instead of meeting on SQLite's file lock, whose busy
 //   handler sleeps in milliseconds; the busy timeout still covers other processes (a rotation
 //   command, the sqlite3 shell).

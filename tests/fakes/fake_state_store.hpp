@@ -1,7 +1,7 @@
 // An in-memory StateStore for unit tests of the layers above store/ (flows, throttles). It passes
 // the same conformance suite as the SQLite and PostgreSQL stores
-// (tests/store/conformance_test.cpp), so what a test learns from it holds for the real ones. It
-// does not encrypt (key_id stays 0).
+// (tests/integration/store/conformance_test.cpp), so what a test learns from it holds for the
+// real ones. It does not encrypt (key_id stays 0).
 //
 // Switches: fail_with(e) makes every call fail with e (an outage, a full disk); calls() counts the
 // calls made, so a test can prove that something was decided without the store.

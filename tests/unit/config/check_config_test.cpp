@@ -4,7 +4,7 @@
 // an intended change, then review the diff.
 #include "config/check_config.hpp"
 
-#include "tests/unit/config/support.hpp"
+#include "tests/support/config_test_support.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -40,14 +40,14 @@ void check_golden(const std::string& golden, const std::string& actual, const st
 } // namespace
 
 TEST_CASE("check-config: a bad file gives every error with its place, and exit 2", "[config]") {
-    const std::string path = std::string(SSPR_SOURCE_DIR) + "/tests/golden/config/bad.yaml";
+    const std::string path = std::string(SSPR_SOURCE_DIR) + "/tests/unit/config/golden/bad.yaml";
     std::ostringstream out;
     std::ostringstream err;
     const int status =
         run_check_config(path, out, err, fake_system::with_standard_files().options());
     CHECK(status == 2);
     CHECK(out.str().empty());
-    check_golden("tests/golden/config/bad.expected", err.str(), path);
+    check_golden("tests/unit/config/golden/bad.expected", err.str(), path);
     // The inline password in the bad file is named, never repeated.
     CHECK_THAT(err.str(), !Contains("hunter2"));
 }
@@ -58,7 +58,7 @@ TEST_CASE("check-config: the summary of the example", "[config]") {
     std::ostringstream err;
     REQUIRE(run_check_config(path, out, err, fake_system::with_standard_files().options()) == 0);
     CHECK(err.str().empty());
-    check_golden("tests/golden/config/example.summary", out.str(), path);
+    check_golden("tests/unit/config/golden/example.summary", out.str(), path);
 
     // One screen: a terminal of 40 lines shows all of it.
     const std::string text = out.str();

@@ -3,7 +3,7 @@
 // reloads always see one whole configuration.
 #include "config/holder.hpp"
 
-#include "tests/unit/config/support.hpp"
+#include "tests/support/config_test_support.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -4,7 +4,7 @@
 #include "config/key_table.hpp"
 #include "config/loader.hpp"
 
-#include "tests/unit/config/support.hpp"
+#include "tests/support/config_test_support.hpp"
 
 #include <boost/json.hpp>
 

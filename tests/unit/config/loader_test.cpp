@@ -3,7 +3,7 @@
 // relate values to each other are in rules_test.cpp, secret files in secrets_test.cpp.
 #include "config/loader.hpp"
 
-#include "tests/unit/config/support.hpp"
+#include "tests/support/config_test_support.hpp"
 
 #include <catch2/catch.hpp>
 

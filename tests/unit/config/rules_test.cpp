@@ -2,7 +2,7 @@
 // the contradiction reported at the key to change, and the valid neighbour accepted.
 #include "config/loader.hpp"
 
-#include "tests/unit/config/support.hpp"
+#include "tests/support/config_test_support.hpp"
 
 #include <catch2/catch.hpp>
 

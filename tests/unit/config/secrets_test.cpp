@@ -4,7 +4,7 @@
 #include "config/check_config.hpp"
 #include "config/loader.hpp"
 
-#include "tests/unit/config/support.hpp"
+#include "tests/support/config_test_support.hpp"
 
 #include <catch2/catch.hpp>
 

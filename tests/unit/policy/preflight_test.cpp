@@ -1,7 +1,7 @@
 // policy::preflight through the loader: check-config and the daemon refuse the same files.
 #include "policy/preflight.hpp"
 
-#include "tests/unit/config/support.hpp"
+#include "tests/support/config_test_support.hpp"
 
 #include <catch2/catch.hpp>
 

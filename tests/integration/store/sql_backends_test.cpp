@@ -5,9 +5,9 @@
 #include "store/enrollment_codec.hpp"
 #include "store/rotate.hpp"
 #include "store/sql.hpp"
-#include "tests/store/backends.hpp"
-#include "tests/store/child_process.hpp"
-#include "tests/store/store_test_support.hpp"
+#include "tests/integration/store/backends.hpp"
+#include "tests/integration/store/child_process.hpp"
+#include "tests/support/store_test_support.hpp"
 
 #include <catch2/catch.hpp>
 

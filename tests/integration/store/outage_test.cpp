@@ -1,9 +1,9 @@
 // A PostgreSQL outage under a running store: the test stops the shared test server (through
 // SSPR_PG_CTL / SSPR_PG_DIR), so ctest runs these alone (RUN_SERIAL). The server is started again
 // whatever happens in the test.
+#include "tests/integration/store/backends.hpp"
 #include "tests/integration/testenv.hpp"
-#include "tests/store/backends.hpp"
-#include "tests/store/store_test_support.hpp"
+#include "tests/support/store_test_support.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,7 +1,7 @@
 // Integration tests of SMS delivery against the real HTTPS receiver that scripts/testenv starts
 // (webhook.sh: checks the bearer token, records each request, fails on purpose below
 // /sms/fail-once/, /sms/unavailable/ and /sms/reject/). Each test reads back what arrived.
-#include "tests/delivery/integration/support.hpp"
+#include "tests/integration/delivery/support.hpp"
 
 #include <boost/url/params_view.hpp>
 

@@ -73,7 +73,7 @@ ui:
 YAML
 cp ssprd.yaml good.yaml
 
-"$ssprd" serve -c "$src/tests/golden/config/bad.yaml" >/dev/null 2>err.txt
+"$ssprd" serve -c "$src/tests/unit/config/golden/bad.yaml" >/dev/null 2>err.txt
 check "serve with an invalid configuration exits 2" test $? -eq 2
 check "and prints its errors with line and column" grep -q 'bad.yaml:11:12: directory.dialect' err.txt
 "$ssprd" serve -c ssprd.yaml --messages "$tmp/no-such-dir" >/dev/null 2>err.txt

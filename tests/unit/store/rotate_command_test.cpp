@@ -7,7 +7,7 @@
 #include "common/random.hpp"
 #include "store/crypto.hpp"
 #include "store/state_store.hpp"
-#include "tests/store/store_test_support.hpp"
+#include "tests/support/store_test_support.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -11,7 +11,7 @@
 // MODE mixed:     COUNT rounds of one increment ("count N") and one new flow "flow-<i>"
 //                 ("flow <i>").
 // Prints "ready" once the store is open. On a store failure prints "error <message>", exits 1.
-#include "tests/store/backends.hpp"
+#include "tests/integration/store/backends.hpp"
 
 #include "common/random.hpp"
 

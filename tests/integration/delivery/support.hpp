@@ -6,8 +6,8 @@
 #include "common/clock.hpp"
 #include "common/random.hpp"
 #include "delivery/dispatcher.hpp"
-#include "tests/delivery/mime_reader.hpp"
 #include "tests/integration/testenv.hpp"
+#include "tests/support/mime_reader.hpp"
 
 #include <boost/json.hpp>
 

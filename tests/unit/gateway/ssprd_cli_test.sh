@@ -23,7 +23,7 @@ check() { # description, then a command that must succeed
 "$ssprd" --version >"$tmp/version" 2>&1
 check "--version exits 0 and names ssprd" grep -q '^ssprd [0-9]' "$tmp/version"
 
-"$ssprd" check-config "$src/tests/golden/config/bad.yaml" >"$tmp/out" 2>"$tmp/err"
+"$ssprd" check-config "$src/tests/unit/config/golden/bad.yaml" >"$tmp/out" 2>"$tmp/err"
 rc=$?
 check "check-config on a bad file exits 2" test "$rc" -eq 2
 check "check-config reports the line and column" grep -q 'bad.yaml:11:12: directory.dialect: unknown value' "$tmp/err"

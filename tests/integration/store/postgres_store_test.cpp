@@ -1,8 +1,8 @@
 // What only the PostgreSQL store has: the connection and login failures it must report clearly,
 // and the options it refuses. (Outages of a running server are in outage_test.cpp, which runs
 // alone because it stops the shared test server.)
-#include "tests/store/backends.hpp"
-#include "tests/store/store_test_support.hpp"
+#include "tests/integration/store/backends.hpp"
+#include "tests/support/store_test_support.hpp"
 
 #include <catch2/catch.hpp>
 

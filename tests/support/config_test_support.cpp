@@ -1,4 +1,4 @@
-#include "tests/unit/config/support.hpp"
+#include "tests/support/config_test_support.hpp"
 
 #include <fstream>
 #include <sstream>

@@ -2,7 +2,7 @@
 // reader (mime_reader.hpp) and compared with what went in.
 #include "delivery/mime.hpp"
 
-#include "tests/delivery/mime_reader.hpp"
+#include "tests/support/mime_reader.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,7 +1,7 @@
 // Integration tests of email delivery against the real SMTP sink that scripts/testenv starts
 // (smtp.sh: aiosmtpd with required STARTTLS + AUTH on one port, implicit TLS on another, both
 // with certificates from the test CA). Each test reads back what the server stored.
-#include "tests/delivery/integration/support.hpp"
+#include "tests/integration/delivery/support.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -3,7 +3,7 @@
 // out of what the server received, as the user would, and challenge/ accepts it once, for that
 // binding only.
 #include "challenge/code.hpp"
-#include "tests/delivery/integration/support.hpp"
+#include "tests/integration/delivery/support.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,4 @@
-#include "tests/store/child_process.hpp"
+#include "tests/integration/store/child_process.hpp"
 
 #include <fcntl.h>
 #include <poll.h>

@@ -1,8 +1,8 @@
 // What only the SQLite store has: a full disk (simulated with SQLite's max_page_count pragma, since
 // a small tmpfs needs mount rights), the write lock held by someone else, the files' permissions,
 // and files it cannot use.
-#include "tests/store/backends.hpp"
-#include "tests/store/store_test_support.hpp"
+#include "tests/integration/store/backends.hpp"
+#include "tests/support/store_test_support.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -3,7 +3,7 @@
 #include "common/random.hpp"
 #include "store/postgres_store.hpp"
 #include "store/state_store.hpp"
-#include "tests/store/backends.hpp"
+#include "tests/integration/store/backends.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,4 @@
-#include "tests/store/backends.hpp"
+#include "tests/integration/store/backends.hpp"
 
 #include "common/random.hpp"
 #include "tests/integration/testenv.hpp"

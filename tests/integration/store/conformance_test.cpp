@@ -2,8 +2,8 @@
 // run against the fake, SQLite and PostgreSQL (TEMPLATE_TEST_CASE over the fixtures of
 // backends.hpp). Expected values are written out by hand; the many-thread cases check that no
 // count or try is ever lost or spent twice.
-#include "tests/store/backends.hpp"
-#include "tests/store/store_test_support.hpp"
+#include "tests/integration/store/backends.hpp"
+#include "tests/support/store_test_support.hpp"
 
 #include <catch2/catch.hpp>
 
