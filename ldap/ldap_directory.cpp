@@ -228,7 +228,7 @@ public:
             }
             auto done = c.modify(operation_kind::unlock, std::string(dn),
                                  {{LDAP_MOD_DELETE, "pwdAccountLockedTime", {}}}, {});
-            if (!done && done.error().diagnostic.find("rc=16 ") != std::string::npos) {
+            if (!done && done.error().ldap_result == LDAP_NO_SUCH_ATTRIBUTE) {
                 return {}; // unlocked meanwhile (noSuchAttribute)
             }
             return done;
