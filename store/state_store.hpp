@@ -102,7 +102,7 @@ struct code_record {
 struct contact {
     std::string address; // e-mail address or phone number as the user confirmed it
     /// When the user last proved they receive messages there; nothing = never confirmed.
-    std::optional<timestamp> confirmed_at;
+    std::optional<timestamp> confirmed_at{};
 
     friend bool operator==(const contact&, const contact&) = default;
 };
@@ -115,7 +115,7 @@ struct totp_enrollment {
     /// The user proved the authenticator works by entering a code after scanning it.
     bool confirmed = false;
     /// When that happened (for re-confirmation); nothing for rows written before it was kept.
-    std::optional<timestamp> confirmed_at;
+    std::optional<timestamp> confirmed_at{};
 };
 
 struct question_answer {
