@@ -75,6 +75,14 @@ std::optional<std::uint64_t> process_rss_kib(long pid) {
     return std::nullopt;
 }
 
+cpu_meter::cpu_meter(std::vector<server_process> servers) {
+    for (auto& p : servers) {
+        if (p.pid > 0) {
+            servers_.push_back(std::move(p));
+        }
+    }
+}
+
 cpu_sample cpu_meter::sample() const {
     rusage self{};
     ::getrusage(RUSAGE_SELF, &self);

@@ -38,7 +38,8 @@ struct server_process {
 
 class cpu_meter {
 public:
-    explicit cpu_meter(std::vector<server_process> servers) : servers_(std::move(servers)) {}
+    /// Servers whose PID is unknown (0) are left out.
+    explicit cpu_meter(std::vector<server_process> servers);
 
     [[nodiscard]] cpu_sample sample() const;
     [[nodiscard]] const std::vector<server_process>& servers() const { return servers_; }
