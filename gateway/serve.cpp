@@ -92,9 +92,16 @@ public:
         deps.random = random_;
         deps.directory = ldap::make_directory(ldap::directory_options_from(cfg->directory), clock_);
 
+        auto hmac = challenge::load_key_file(cfg->store.hmac_key_file);
+        if (!hmac) {
+            throw startup_error("store.hmac_key_file " + cfg->store.hmac_key_file + ": " +
+                                hmac.error().message());
+        }
+        deps.hmac_key = std::move(*hmac);
+
         const auto keys = store::crypto::load_keyring(cfg->store.encryption_key_file,
                                                       cfg->store.older_encryption_key_files);
-        auto store = store::make_state_store(cfg->store, keys, random_);
+        auto store = store::make_state_store(cfg->store, keys, deps.hmac_key, random_);
         if (!store) {
             throw startup_error("store: " + store.error().message());
         }
@@ -102,13 +109,6 @@ public:
 
         deps.sender = delivery::make_sender(cfg->delivery, delivery::dispatch_options{}, clock_,
                                             random_);
-
-        auto hmac = challenge::load_key_file(cfg->store.hmac_key_file);
-        if (!hmac) {
-            throw startup_error("store.hmac_key_file " + cfg->store.hmac_key_file + ": " +
-                                hmac.error().message());
-        }
-        deps.hmac_key = std::move(*hmac);
 
         auto trail = audit::trail::open(cfg->audit.path);
         if (!trail) {

@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""The directory goes away mid-reset: with every gate passed, slapd is stopped
+($SSPR_OL_CTL stop $SSPR_OL_DIR) before complete. The answer is 503 directory_unavailable,
+/readyz says 503, nothing changed; once slapd is back (always started again, in a finally),
+/readyz recovers and the same flow completes.
+
+  python3 test_outage.py SSPRD
+"""
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import enrol, method_of, new_password  # noqa: E402
+
+USER = "t11"
+
+
+class OutageTest(harness.GatewayTestCase):
+    DIRECTORY = "openldap"
+    USERS = (USER,)
+
+    def ctl(self, action):
+        p = subprocess.run([self.env["SSPR_OL_CTL"], action, self.env["SSPR_OL_DIR"]],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+        self.assertEqual(p.returncode, 0, f"slapd.sh {action}: {p.stdout.decode()}")
+
+    def wait_ready(self, want, timeout=30):
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            last = self.api.get("/readyz")
+            if last.status == want:
+                return last
+            time.sleep(0.5)
+        self.fail(f"/readyz did not become {want} within {timeout}s\n{last.describe()}")
+
+    def test_directory_down_before_complete(self):
+        initial = self.env.user_password
+        user = enrol(self.api, USER, initial, email=f"{USER}@example.org", mailbox=self.mail)
+        r = self.wait_ready(200)
+        self.assertEqual(r.json(), {"directory": "ok", "store": "ok"}, r.describe())
+        start = self.start_flow(USER)
+        self.full_gate(start["flow"], method_of(start, "email"), user)
+        password = new_password("Outage")
+        stopped = False
+        try:
+            self.ctl("stop")
+            stopped = True
+            began = time.monotonic()
+            r = self.api.post("/api/v1/reset/complete", {"flow": start["flow"],
+                                                         "new_password": password})
+            took = time.monotonic() - began
+            self.assertProblem(r, 503, "directory_unavailable", "complete with slapd stopped")
+            self.assertSecurityHeaders(r)
+            print(f"directory_unavailable after {took:.2f}s", file=sys.stderr)
+            self.assertLess(took, 15, "the refusal should come within the directory timeouts")
+            r = self.wait_ready(503)
+            self.assertEqual(r.json().get("store"), "ok", r.describe())
+            self.assertNotEqual(r.json().get("directory"), "ok", r.describe())
+            self.assertEqual(self.api.get("/healthz").status, 200, "healthz is liveness only")
+        finally:
+            if stopped:
+                self.ctl("start")
+        # Nothing changed while it was down.
+        self.assertTrue(self.dir.can_bind(USER, initial))
+        self.assertFalse(self.dir.can_bind(USER, password))
+        self.wait_ready(200)
+        r = self.api.post("/api/v1/reset/complete", {"flow": start["flow"],
+                                                     "new_password": password})
+        self.assertEqual(self.json_of(r, 200, "complete after the directory is back"),
+                         {"result": "changed"})
+        self.assertTrue(self.dir.can_bind(USER, password))
+        self.assertFalse(self.dir.can_bind(USER, initial))
+
+
+if __name__ == "__main__":
+    harness.main()
