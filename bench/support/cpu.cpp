@@ -114,6 +114,29 @@ std::optional<double> other_cores(const cpu_sample& start, const cpu_sample& end
     return std::max(0.0, others) / seconds;
 }
 
+std::optional<double> cpu_seconds(const cpu_meter& meter, const cpu_sample& start,
+                                  const cpu_sample& end, const std::vector<std::string>& names) {
+    double total = 0.0;
+    for (const auto& name : names) {
+        if (name.empty()) {
+            total += end.client - start.client;
+            continue;
+        }
+        bool found = false;
+        for (std::size_t i = 0; i < meter.servers().size(); ++i) {
+            if (meter.servers()[i].name == name && i < start.servers.size() &&
+                i < end.servers.size() && start.servers[i] && end.servers[i]) {
+                total += *end.servers[i] - *start.servers[i];
+                found = true;
+            }
+        }
+        if (!found) {
+            return std::nullopt;
+        }
+    }
+    return total;
+}
+
 std::string cpu_report(const cpu_meter& meter, const cpu_sample& start, const cpu_sample& end,
                        std::uint64_t count, std::string_view unit, double seconds) {
     if (count == 0) {

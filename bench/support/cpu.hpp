@@ -52,6 +52,11 @@ private:
 /// (nullopt when a server's or the machine's time is unknown).
 std::optional<double> other_cores(const cpu_sample& start, const cpu_sample& end, double seconds);
 
+/// CPU seconds used between the two samples by the processes named ("" is this process, else a
+/// server's name), summed; nullopt when one of them is unknown.
+std::optional<double> cpu_seconds(const cpu_meter& meter, const cpu_sample& start,
+                                  const cpu_sample& end, const std::vector<std::string>& names);
+
 /// "client_cpu_us/UNIT=… client_csw/UNIT=… NAME_cpu_us/UNIT=… … other_cores=…" over `count`
 /// units (resets, flows) done between the two samples, `seconds` apart.
 std::string cpu_report(const cpu_meter& meter, const cpu_sample& start, const cpu_sample& end,
