@@ -30,6 +30,7 @@
 #include <lber.h>
 #include <ldap.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -111,6 +112,7 @@ struct settings {
     std::chrono::milliseconds raw_warmup{1000};
     std::size_t raw_rounds = 2;
     std::chrono::milliseconds idle{2000}; // before the idle RSS is read
+    std::chrono::seconds http_timeout{30}; // per blocking read or write on a gateway connection
     // --raw-only: the raw rounds alone (no gateway needed; to profile that side), no ratio.
     bool raw_only = false;
 };
@@ -318,6 +320,15 @@ private:
         net::ip::tcp::resolver resolver(io_);
         net::connect(stream_->next_layer(), resolver.resolve(s_.host, s_.port));
         stream_->next_layer().set_option(net::ip::tcp::no_delay(true));
+        // Blocking calls have no deadline of their own: a gateway that stops answering fails the
+        // bench after this long instead of hanging it.
+        const timeval limit{static_cast<time_t>(s_.http_timeout.count()), 0};
+        for (const int option : {SO_RCVTIMEO, SO_SNDTIMEO}) {
+            if (::setsockopt(stream_->next_layer().native_handle(), SOL_SOCKET, option, &limit,
+                             sizeof limit) != 0) {
+                throw std::runtime_error("gateway: setsockopt failed");
+            }
+        }
         stream_->handshake(ssl::stream_base::client);
         buffer_.clear();
         reused_ = false;
@@ -1088,6 +1099,21 @@ std::string mib(std::optional<std::uint64_t> kib) {
     return kib ? fixed(static_cast<double>(*kib) / 1024.0, 1) + " MiB" : std::string("unknown");
 }
 
+/// ssprd's resident memory now: VmRSS and how much of it is anonymous (heap, arenas, stacks) or
+/// file-backed (the executable and shared libraries' pages, shared with other processes).
+struct rss_sample {
+    std::optional<std::uint64_t> total, anon, file;
+
+    static rss_sample of(long pid) {
+        return {sspr::bench::process_status_kib(pid, "VmRSS"),
+                sspr::bench::process_status_kib(pid, "RssAnon"),
+                sspr::bench::process_status_kib(pid, "RssFile")};
+    }
+    [[nodiscard]] std::string text() const {
+        return mib(total) + " (anon " + mib(anon) + ", file " + mib(file) + ")";
+    }
+};
+
 void report_raw(std::size_t round, raw_result& r, const cpu_meter& meter) {
     std::cout << "round " << round << ": raw_libldap flows/s=" << fixed(r.rate(), 1) << " ("
               << r.flows << " flows; "
@@ -1218,7 +1244,7 @@ int main(int argc, char** argv) {
             return EXIT_SUCCESS;
         }
         ssl::context tls = client_tls(s);
-        const auto rss_started = sspr::bench::process_rss_kib(s.ssprd_pid);
+        const auto rss_started = rss_sample::of(s.ssprd_pid);
 
         std::cout << "gateway: https://" << s.host << ":" << s.port << " (ssprd pid "
                   << s.ssprd_pid << "); slapd: " << s.ldap_uri << " (pid " << s.slapd_pid
@@ -1243,8 +1269,8 @@ int main(int argc, char** argv) {
                   << std::flush;
 
         std::this_thread::sleep_for(s.idle);
-        const auto rss_idle = sspr::bench::process_rss_kib(s.ssprd_pid);
-        std::cout << "ssprd VmRSS: " << mib(rss_started) << " after start, " << mib(rss_idle)
+        const auto rss_idle = rss_sample::of(s.ssprd_pid);
+        std::cout << "ssprd VmRSS: " << rss_started.text() << " after start, " << rss_idle.text()
                   << " after enrolment and " << fixed(std::chrono::duration<double>(s.idle).count(), 0)
                   << " s idle\n"
                   << std::flush;
@@ -1330,7 +1356,7 @@ int main(int argc, char** argv) {
         if (best_raw) {
             std::cout << "; raw exop+bind at the ceiling " << best_raw->modify_bind.summary();
         }
-        std::cout << "\nssprd idle VmRSS=" << mib(rss_idle) << " (target < 25 MiB)\n";
+        std::cout << "\nssprd idle VmRSS=" << mib(rss_idle.total) << " (target < 25 MiB)\n";
         std::cout << "gateway flows/s=" << fixed(g.rate(), 1) << "\n";
         if (!best_raw) {
             std::cout << "no raw round: no ratio\n";

@@ -56,15 +56,16 @@ std::optional<double> process_cpu(long pid) {
     return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
-std::optional<std::uint64_t> process_rss_kib(long pid) {
+std::optional<std::uint64_t> process_status_kib(long pid, std::string_view field) {
     if (pid <= 0) {
         return std::nullopt;
     }
     std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    const std::string prefix = std::string(field) + ":";
     std::string line;
     while (std::getline(in, line)) {
-        if (line.rfind("VmRSS:", 0) == 0) {
-            std::istringstream value(line.substr(6));
+        if (line.rfind(prefix, 0) == 0) {
+            std::istringstream value(line.substr(prefix.size()));
             std::uint64_t kib = 0;
             if (value >> kib) {
                 return kib;

@@ -20,8 +20,9 @@ std::optional<double> machine_cpu();
 /// CPU seconds (user + system) used so far by process `pid`; nullopt when it is not readable.
 std::optional<double> process_cpu(long pid);
 
-/// Resident set size of `pid` in KiB (VmRSS from /proc/PID/status); nullopt when not readable.
-std::optional<std::uint64_t> process_rss_kib(long pid);
+/// A "Name:  N kB" field of /proc/PID/status in KiB ("VmRSS", "RssAnon", "RssFile"); nullopt when
+/// not readable.
+std::optional<std::uint64_t> process_status_kib(long pid, std::string_view field);
 
 struct cpu_sample {
     double client = 0.0;
