@@ -4,6 +4,7 @@
 // wire allow. Reads the OpenLDAP endpoint from the test environment (SSPR_TESTENV_FILE); run it
 // through bench/run-directory-bench, which starts and stops that environment. See bench/README.md.
 #include "common/clock.hpp"
+#include "common/process.hpp"
 #include "ldap/config.hpp"
 #include "ldap/directory.hpp"
 #include "bench/support/cpu.hpp"
@@ -572,6 +573,7 @@ std::optional<settings> parse_args(int argc, char** argv, int& exit_code) {
 } // namespace
 
 int main(int argc, char** argv) {
+    sspr::common::ignore_sigpipe(); // libldap would let a vanished server end the bench
     int exit_code = 0;
     const auto parsed = parse_args(argc, argv, exit_code);
     if (!parsed) {

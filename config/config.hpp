@@ -55,6 +55,11 @@ struct server_config {
     seconds header_timeout{10};
     /// How long a kept-alive connection may wait for its next request.
     seconds idle_timeout{60};
+    /// The earliest a reset/unlock start, challenge or verify, a password change or an enrolment
+    /// sign-in is answered after it arrived, plus a random jitter up to response_jitter: real and
+    /// unknown accounts then take the same time, whatever the directory does.
+    milliseconds response_floor{250};
+    milliseconds response_jitter{50};
 };
 
 // ---- directory --------------------------------------------------------------------------------

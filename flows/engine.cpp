@@ -722,12 +722,14 @@ engine::engine(dependencies deps) {
 engine::~engine() = default;
 
 std::chrono::steady_clock::time_point engine::respond_not_before(const request_context& ctx) const {
-    const auto jitter_ms = static_cast<std::int64_t>(impl_->d.start_jitter.count());
+    const auto s = impl_->snap();
+    const auto floor = s.cfg->server.response_floor;
+    const auto jitter_ms = s.cfg->server.response_jitter.count();
     const auto jitter = std::chrono::milliseconds(
         jitter_ms > 0 ? static_cast<std::int64_t>(
                             impl_->d.random->uniform(static_cast<std::uint64_t>(jitter_ms) + 1))
                       : 0);
-    return ctx.received + impl_->d.start_floor + jitter;
+    return ctx.received + floor + jitter;
 }
 
 namespace {

@@ -144,9 +144,6 @@ struct dependencies {
     common::secret hmac_key; // store.hmac_key_file, loaded by challenge::load_key_file
     /// Security-answer verifications (argon2id) running at once; one more is refused (503).
     std::size_t max_argon2 = 2;
-    /// start() answers no earlier than this after ctx.received, plus up to start_jitter.
-    std::chrono::milliseconds start_floor{250};
-    std::chrono::milliseconds start_jitter{50};
 };
 
 class engine {
@@ -209,7 +206,8 @@ public:
                                                     std::string_view method_id);
 
     /// When the gateway may answer a request of `ctx` at the earliest, whatever its outcome:
-    /// ctx.received + start_floor + a random jitter up to start_jitter. Applied to every step
+    /// ctx.received + server.response_floor + a random jitter up to server.response_jitter (read
+    /// from the configuration in force, so a reload changes it). Applied to every step
     /// whose timing could tell a real account from a stand-in (reset/unlock start, challenge and
     /// verify; password change; enrolment sign-in).
     [[nodiscard]] std::chrono::steady_clock::time_point

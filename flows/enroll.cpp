@@ -181,12 +181,13 @@ result<methods_view> engine::enroll_methods(const request_context& ctx, std::str
     if (e.totp) {
         std::optional<std::chrono::system_clock::time_point> at;
         if (e.totp->confirmed) {
-            at = e.updated_at;
+            at = e.totp->confirmed_at.value_or(e.updated_at);
         }
         out.methods.push_back({"totp", "totp", "", e.totp->confirmed, at, due(at)});
     }
     if (!e.questions.empty()) {
-        const std::optional<std::chrono::system_clock::time_point> at = e.updated_at;
+        const std::optional<std::chrono::system_clock::time_point> at =
+            e.questions_confirmed_at.value_or(e.updated_at);
         out.methods.push_back({"questions", "questions", "", true, at, due(at)});
     }
     for (const auto k : sub->decision.allowed_methods) {
@@ -434,6 +435,7 @@ result<void> engine::enroll_totp_verify(const request_context& ctx, std::string_
         return failure(problem::proof_invalid);
     }
     e.totp->confirmed = true;
+    e.totp->confirmed_at = store::to_timestamp(m.now());
     if (enrolment.last_used_step) {
         e.totp->last_used_step = static_cast<std::int64_t>(*enrolment.last_used_step);
     }
@@ -530,6 +532,7 @@ result<void> engine::enroll_put_questions(const request_context& ctx, std::strin
     m.release_argon2_slot();
     auto e = sub->enrolment;
     e.questions = std::move(hashed);
+    e.questions_confirmed_at = store::to_timestamp(m.now());
     if (auto w = put(m, e); !w) {
         m.record(note, "error", "store.write");
         return w.error();

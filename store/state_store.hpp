@@ -114,6 +114,8 @@ struct totp_enrollment {
     std::int64_t last_used_step = -1;
     /// The user proved the authenticator works by entering a code after scanning it.
     bool confirmed = false;
+    /// When that happened (for re-confirmation); nothing for rows written before it was kept.
+    std::optional<timestamp> confirmed_at;
 };
 
 struct question_answer {
@@ -129,6 +131,9 @@ struct enrollment {
     std::vector<contact> phones;
     std::optional<totp_enrollment> totp;
     std::vector<question_answer> questions;
+    /// When the answers were last set (for re-confirmation); nothing for rows written before it
+    /// was kept.
+    std::optional<timestamp> questions_confirmed_at;
     /// Set by the store: 1 on creation, +1 on every successful put; put_enrollment compares it.
     std::uint64_t version = 0;
     /// Set by the store: when the last put happened (the `now` passed to put_enrollment).

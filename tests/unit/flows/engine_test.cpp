@@ -49,6 +49,8 @@ constexpr std::string_view new_password = "correct horse battery staple 42";
 config::config test_config() {
     config::config c;
     c.ui.organisation = "Example Corp";
+    c.server.response_floor = std::chrono::milliseconds(0);
+    c.server.response_jitter = std::chrono::milliseconds(0);
     c.delivery.smtp.enabled = true;
     c.delivery.smtp.from = "Password reset <sspr@example.org>";
     c.delivery.sms.enabled = true;
@@ -111,8 +113,6 @@ struct harness {
         d.clock = clock;
         d.random = common::make_system_random();
         d.hmac_key = common::secret(std::string(32, 'k'));
-        d.start_floor = std::chrono::milliseconds(0);
-        d.start_jitter = std::chrono::milliseconds(0);
         engine = std::make_unique<flows::engine>(std::move(d));
     }
 
@@ -574,6 +574,25 @@ TEST_CASE("flows: every step is audited with its reason, and no secret reaches t
     const auto report = audit::verify(in);
     CHECK(report.ok);
     CHECK(report.lines >= 7);
+}
+
+TEST_CASE("flows: answers wait for the configured floor plus a bounded jitter", "[flows]") {
+    auto cfg = test_config();
+    cfg.server.response_floor = std::chrono::milliseconds(300);
+    cfg.server.response_jitter = std::chrono::milliseconds(40);
+    harness h(cfg);
+    const auto t0 = std::chrono::steady_clock::now();
+    flows::request_context ctx = h.ctx;
+    ctx.received = t0;
+    std::set<std::int64_t> seen;
+    for (int i = 0; i < 200; ++i) {
+        const auto at = h.engine->respond_not_before(ctx);
+        const auto after = std::chrono::duration_cast<std::chrono::milliseconds>(at - t0).count();
+        CHECK(after >= 300);
+        CHECK(after <= 340);
+        seen.insert(after);
+    }
+    CHECK(seen.size() > 10); // jittered, not one fixed delay
 }
 
 TEST_CASE("flows: problem codes have stable names and statuses", "[flows]") {

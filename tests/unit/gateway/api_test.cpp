@@ -31,6 +31,9 @@ constexpr std::string_view new_password = "correct horse battery staple 42";
 
 config::config test_config() {
     config::config c;
+    // No response floor here: these tests are about behaviour, not timing.
+    c.server.response_floor = std::chrono::milliseconds(0);
+    c.server.response_jitter = std::chrono::milliseconds(0);
     c.server.public_url = "https://sspr.example.org";
     c.ui.organisation = "Example Corp";
     c.delivery.smtp.enabled = true;
@@ -82,8 +85,6 @@ struct harness {
         d.clock = clock;
         d.random = common::make_system_random();
         d.hmac_key = common::secret(std::string(32, 'k'));
-        d.start_floor = std::chrono::milliseconds(0);
-        d.start_jitter = std::chrono::milliseconds(0);
         engine = std::make_unique<flows::engine>(std::move(d));
         pool = std::make_unique<common::blocking_pool>(2, 16);
         application = std::make_unique<app>(messages(), app_settings_from(cfg));
