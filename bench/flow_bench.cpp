@@ -10,6 +10,7 @@
 #include "bench/support/raw_ldap.hpp"
 #include "challenge/base32.hpp"
 #include "challenge/totp.hpp"
+#include "common/process.hpp"
 #include "common/secret.hpp"
 
 #include <boost/asio/connect.hpp>
@@ -30,6 +31,7 @@
 #include <lber.h>
 #include <ldap.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -90,7 +92,10 @@ struct settings {
     std::string port;
     std::string gateway_ca;
     long ssprd_pid = 0;
-    std::string audit_path; // the gateway's audit trail: when each step's work ended
+    // ssprd runs with `config` (server.response_floor 0ms); for the floored run the bench moves
+    // `floored_config` (the shipped floor) onto it and sends SIGHUP.
+    std::string config;
+    std::string floored_config;
     // The directory.
     std::string ldap_uri;
     std::string ldap_ca;
@@ -101,13 +106,16 @@ struct settings {
     std::string slapd_log; // slapd's stats log: the operations each side sent, counted
     // The users (created by run-flow-bench): PREFIX0001 … with the initial password.
     std::string user_prefix = "bench";
-    std::size_t users = 3000;
+    std::size_t users = 5000;
     sspr::common::secret user_password{std::string("Start-Pass-1!")};
     // The load.
     std::size_t concurrency = 32; // flows in flight on both sides
     std::size_t connections = 4;  // raw: service + bind connections (directory.pool_size)
-    std::chrono::milliseconds gateway_duration{60000};
-    std::chrono::milliseconds gateway_warmup{2000};
+    std::chrono::milliseconds gateway_duration{30000};
+    std::chrono::milliseconds gateway_warmup{500};
+    std::chrono::milliseconds floored_warmup{2000}; // a floored flow alone takes 0.55 s
+    std::size_t floored_users = 800; // the last ones: for the run with the floor
+    std::chrono::milliseconds floored_duration{10000};
     std::chrono::milliseconds raw_duration{5000};
     std::chrono::milliseconds raw_warmup{1000};
     std::size_t raw_rounds = 2;
@@ -115,6 +123,7 @@ struct settings {
     std::chrono::seconds http_timeout{30}; // per blocking read or write on a gateway connection
     // --raw-only: the raw rounds alone (no gateway needed; to profile that side), no ratio.
     bool raw_only = false;
+    double raw_rate = 0.0; // --raw-only: flows begun per second (0: closed loop)
 };
 
 std::string login_of(const settings& s, std::size_t i) {
@@ -283,9 +292,8 @@ std::uint64_t log_mark(const settings& s) {
 struct reply {
     unsigned status = 0;
     json::value body;
-    std::string request_id;
+    std::string request_id; // X-Request-Id, for finding a failure in ssprd's log
     steady::duration took{};
-    system_clock::time_point sent{}; // to match the audit trail's times
 };
 
 class api_client {
@@ -351,7 +359,6 @@ private:
         req.body() = json::serialize(body);
         req.prepare_payload();
         reply r;
-        r.sent = system_clock::now();
         const auto t0 = steady::now();
         http::write(*stream_, req);
         http::response<http::string_body> res;
@@ -384,7 +391,7 @@ private:
 
 [[noreturn]] void refused(const std::string& what, const reply& r) {
     throw std::runtime_error("gateway: " + what + ": HTTP " + std::to_string(r.status) + " " +
-                             json::serialize(r.body));
+                             json::serialize(r.body) + " (request id " + r.request_id + ")");
 }
 
 std::string text_field(const json::value& v, std::string_view key, const std::string& what) {
@@ -493,11 +500,6 @@ struct gateway_tally {
     std::uint64_t flows = 0;          // completed inside the measured window
     std::uint64_t all_flows = 0;      // completed at all (for the operation counts)
     latencies start, verify, complete, flow;
-    // The work behind the floored steps, for the floor-excluded figure: request id -> when the
-    // request was sent; the audit trail says when the engine finished it.
-    std::vector<std::pair<std::string, system_clock::time_point>> floored_sent; // start, verify
-    std::vector<std::pair<std::size_t, std::size_t>> floored_of_flow; // indexes into floored_sent
-    std::vector<double> complete_of_flow;                             // ms, same order
 };
 
 struct gateway_result {
@@ -518,15 +520,17 @@ struct gateway_result {
 /// fresh password. Only flows that complete inside the window count; the window closes at the
 /// end of the duration or as soon as no fresh user is left (the concurrency falls after that).
 gateway_result run_gateway(const settings& s, ssl::context& tls,
-                           const std::vector<enrolled_user>& users,
+                           const std::vector<enrolled_user>& users, std::size_t first,
+                           std::size_t last, std::chrono::milliseconds warmup,
+                           std::chrono::milliseconds duration,
                            const sspr::challenge::totp_params& params, password_source& passwords,
                            const cpu_meter& meter) {
     gateway_result r;
     std::vector<gateway_tally> tallies(s.concurrency);
-    std::atomic<std::size_t> next{0};
+    std::atomic<std::size_t> next{first};
     std::atomic<bool> stop{false};
     const auto begin = steady::now();
-    r.window = {begin + s.gateway_warmup, begin + s.gateway_warmup + s.gateway_duration};
+    r.window = {begin + warmup, begin + warmup + duration};
     std::atomic<steady::rep> ran_out_at{std::numeric_limits<steady::rep>::max()};
     const std::uint64_t mark = log_mark(s);
     std::jthread sampler([&](const std::stop_token& st) {
@@ -545,7 +549,7 @@ gateway_result run_gateway(const settings& s, ssl::context& tls,
                 return;
             }
             const std::size_t i = next++;
-            if (i >= users.size()) {
+            if (i >= last) {
                 auto expected = std::numeric_limits<steady::rep>::max();
                 ran_out_at.compare_exchange_strong(expected,
                                                    steady::now().time_since_epoch().count());
@@ -600,10 +604,6 @@ gateway_result run_gateway(const settings& s, ssl::context& tls,
                 g.verify.add(ms(verified.took));
                 g.complete.add(ms(completed.took));
                 g.flow.add(ms(t1 - t0));
-                g.floored_sent.emplace_back(started.request_id, started.sent);
-                g.floored_sent.emplace_back(verified.request_id, verified.sent);
-                g.floored_of_flow.emplace_back(g.floored_sent.size() - 2, g.floored_sent.size() - 1);
-                g.complete_of_flow.push_back(ms(completed.took));
             }
         }
     });
@@ -618,112 +618,14 @@ gateway_result run_gateway(const settings& s, ssl::context& tls,
         }
     }
     for (auto& g : tallies) {
-        const std::size_t base = r.tally.floored_sent.size();
         r.tally.flows += g.flows;
         r.tally.all_flows += g.all_flows;
         r.tally.start.merge(g.start);
         r.tally.verify.merge(g.verify);
         r.tally.complete.merge(g.complete);
         r.tally.flow.merge(g.flow);
-        r.tally.floored_sent.insert(r.tally.floored_sent.end(), g.floored_sent.begin(),
-                                    g.floored_sent.end());
-        for (const auto& [a, b] : g.floored_of_flow) {
-            r.tally.floored_of_flow.emplace_back(base + a, base + b);
-        }
-        r.tally.complete_of_flow.insert(r.tally.complete_of_flow.end(), g.complete_of_flow.begin(),
-                                        g.complete_of_flow.end());
     }
     return r;
-}
-
-// --- the audit trail: when the engine finished each floored step --------------------------------
-
-/// "2026-12-06T21:00:00.123Z" -> that instant; nullopt for anything else.
-std::optional<system_clock::time_point> parse_audit_time(std::string_view t) {
-    if (t.size() != 24 || t[4] != '-' || t[10] != 'T' || t[19] != '.' || t[23] != 'Z') {
-        return std::nullopt;
-    }
-    auto num = [&](std::size_t at, std::size_t n) {
-        int v = 0;
-        for (std::size_t i = at; i < at + n; ++i) {
-            v = v * 10 + (t[i] - '0');
-        }
-        return v;
-    };
-    std::tm tm{};
-    tm.tm_year = num(0, 4) - 1900;
-    tm.tm_mon = num(5, 2) - 1;
-    tm.tm_mday = num(8, 2);
-    tm.tm_hour = num(11, 2);
-    tm.tm_min = num(14, 2);
-    tm.tm_sec = num(17, 2);
-    const time_t secs = ::timegm(&tm);
-    return system_clock::from_time_t(secs) + std::chrono::milliseconds(num(20, 3));
-}
-
-/// request id -> the audit time of its reset.start or reset.verify line.
-std::unordered_map<std::string, system_clock::time_point> audit_times(const std::string& path) {
-    std::unordered_map<std::string, system_clock::time_point> out;
-    std::ifstream in(path);
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.find("\"reset.start\"") == std::string::npos &&
-            line.find("\"reset.verify\"") == std::string::npos) {
-            continue;
-        }
-        boost::system::error_code ec;
-        const json::value v = json::parse(line, ec);
-        if (ec || !v.is_object()) {
-            continue;
-        }
-        const auto& o = v.as_object();
-        const auto* id = o.if_contains("request_id");
-        const auto* time = o.if_contains("time");
-        if (id == nullptr || time == nullptr || !id->is_string() || !time->is_string()) {
-            continue;
-        }
-        if (const auto at = parse_audit_time(time->as_string())) {
-            out.emplace(std::string(id->as_string()), *at);
-        }
-    }
-    return out;
-}
-
-/// A flow's time with the floors taken out: what the engine needed for start and for verify
-/// (audit time minus the moment the request was sent; the trail has milliseconds, rounded down)
-/// plus the whole of complete, which has no floor.
-struct floorless {
-    latencies start_work, verify_work, flow;
-    std::size_t unmatched = 0;
-};
-
-floorless floorless_times(gateway_tally& g, const std::string& audit_path) {
-    floorless f;
-    const auto times = audit_times(audit_path);
-    for (std::size_t k = 0; k < g.floored_of_flow.size(); ++k) {
-        double work[2] = {0.0, 0.0};
-        bool matched = true;
-        const std::size_t idx[2] = {g.floored_of_flow[k].first, g.floored_of_flow[k].second};
-        for (int j = 0; j < 2; ++j) {
-            const auto& [id, sent] = g.floored_sent[idx[j]];
-            const auto found = times.find(id);
-            if (id.empty() || found == times.end()) {
-                matched = false;
-                break;
-            }
-            // Rounded down to the millisecond by the trail: half a millisecond on average.
-            work[j] = std::max(
-                0.0, std::chrono::duration<double, std::milli>(found->second - sent).count() + 0.5);
-        }
-        if (!matched) {
-            ++f.unmatched;
-            continue;
-        }
-        f.start_work.add(work[0]);
-        f.verify_work.add(work[1]);
-        f.flow.add(work[0] + work[1] + g.complete_of_flow[k]);
-    }
-    return f;
 }
 
 // --- the raw ceiling: the same LDAP operations per flow, libldap async, one thread ------------
@@ -1114,6 +1016,45 @@ struct rss_sample {
     }
 };
 
+/// How long a reset start for a login nobody has takes now: the floor applies to it as to any.
+steady::duration probe_start(const settings& s, ssl::context& tls) {
+    api_client client(s, tls);
+    const reply r = client.post("/api/v1/reset/start", json::object{{"username", "floor-probe"}});
+    if (r.status != 200) {
+        refused("probe start", r);
+    }
+    return r.took;
+}
+
+/// Refuses to measure when the floor is not what the run is named for (a start answered within
+/// 100 ms has none; the shipped floor is 250 ms).
+void expect_floor(const settings& s, ssl::context& tls, bool floored) {
+    const auto took = probe_start(s, tls);
+    if ((took >= 100ms) != floored) {
+        throw std::runtime_error("gateway: a reset start took " + fixed(ms(took), 1) +
+                                 " ms; expected the floor to be " + (floored ? "on" : "off"));
+    }
+}
+
+/// Moves the floored configuration onto the one ssprd runs with and reloads it (SIGHUP), then
+/// waits (at most 10 s) until a start meets the floor.
+void use_floored_config(const settings& s, ssl::context& tls) {
+    if (::rename(s.floored_config.c_str(), s.config.c_str()) != 0) {
+        throw std::runtime_error("cannot move " + s.floored_config + " onto " + s.config);
+    }
+    if (::kill(static_cast<pid_t>(s.ssprd_pid), SIGHUP) != 0) {
+        throw std::runtime_error("cannot send SIGHUP to ssprd (pid " +
+                                 std::to_string(s.ssprd_pid) + ")");
+    }
+    const auto deadline = steady::now() + 10s;
+    while (probe_start(s, tls) < 100ms) {
+        if (steady::now() >= deadline) {
+            throw std::runtime_error("gateway: the floor is still off 10 s after SIGHUP");
+        }
+        std::this_thread::sleep_for(200ms);
+    }
+}
+
 void report_raw(std::size_t round, raw_result& r, const cpu_meter& meter) {
     std::cout << "round " << round << ": raw_libldap flows/s=" << fixed(r.rate(), 1) << " ("
               << r.flows << " flows; "
@@ -1128,8 +1069,10 @@ std::optional<settings> parse_args(int argc, char** argv, int& exit_code) {
     settings s;
     std::string gateway;
     std::string bind_password_file;
-    double gateway_duration_s = 60.0;
-    double gateway_warmup_s = 2.0;
+    double gateway_duration_s = 30.0;
+    double floored_duration_s = 10.0;
+    double gateway_warmup_s = 0.5;
+    double floored_warmup_s = 2.0;
     double raw_duration_s = 5.0;
     double raw_warmup_s = 1.0;
     // One option per line reads better than the formatter's packing.
@@ -1144,8 +1087,10 @@ std::optional<settings> parse_args(int argc, char** argv, int& exit_code) {
         ("gateway", po::value(&gateway), "HOST:PORT of ssprd serve")
         ("gateway-ca", po::value(&s.gateway_ca), "CA file the gateway's certificate verifies against")
         ("raw-only", po::bool_switch(&s.raw_only), "run the raw rounds alone (no gateway; the users exist already); no ratio")
+        ("raw-rate", po::value(&s.raw_rate), "with --raw-only: begin this many flows per second instead of a closed loop")
         ("ssprd-pid", po::value(&s.ssprd_pid), "ssprd's PID (CPU time, idle RSS)")
-        ("audit", po::value(&s.audit_path), "ssprd's audit trail (the floor-excluded figure)")
+        ("config", po::value(&s.config), "the configuration ssprd runs with (no timing floor)")
+        ("floored-config", po::value(&s.floored_config), "the same with the shipped floor: moved onto --config and loaded with SIGHUP for the second run (none: no floored run)")
         ("ldap-uri", po::value(&s.ldap_uri)->required(), "ldaps:// URI of slapd")
         ("ldap-ca", po::value(&s.ldap_ca)->required(), "CA file of slapd's certificate")
         ("base-dn", po::value(&s.base_dn)->required(), "directory.base_dn")
@@ -1157,8 +1102,11 @@ std::optional<settings> parse_args(int argc, char** argv, int& exit_code) {
         ("users,u", po::value(&s.users)->default_value(s.users), "users to enrol; each resets once through the gateway")
         ("concurrency,c", po::value(&s.concurrency)->default_value(s.concurrency), "flows in flight on both sides (gateway: threads with a connection each)")
         ("connections", po::value(&s.connections)->default_value(s.connections), "raw: service and as many bind connections (ssprd: directory.pool_size)")
-        ("duration,d", po::value(&gateway_duration_s)->default_value(gateway_duration_s), "gateway: longest measured seconds (the window ends sooner when the users run out)")
-        ("warmup", po::value(&gateway_warmup_s)->default_value(gateway_warmup_s), "gateway: seconds before the window")
+        ("duration,d", po::value(&gateway_duration_s)->default_value(gateway_duration_s), "gateway without the floor: longest measured seconds (the window ends sooner when its users run out)")
+        ("warmup", po::value(&gateway_warmup_s)->default_value(gateway_warmup_s), "gateway without the floor: seconds before the window")
+        ("floored-warmup", po::value(&floored_warmup_s)->default_value(floored_warmup_s), "gateway with the floor: seconds before the window")
+        ("floored-users", po::value(&s.floored_users)->default_value(s.floored_users), "gateway with the floor: the last this many users are kept for it")
+        ("floored-duration", po::value(&floored_duration_s)->default_value(floored_duration_s), "gateway with the floor: longest measured seconds")
         ("raw-duration", po::value(&raw_duration_s)->default_value(raw_duration_s), "raw: measured seconds per round")
         ("raw-warmup", po::value(&raw_warmup_s)->default_value(raw_warmup_s), "raw: seconds before the window")
         ("raw-rounds,r", po::value(&s.raw_rounds)->default_value(s.raw_rounds), "raw rounds, before and after the gateway's run; the best is reported");
@@ -1188,11 +1136,19 @@ std::optional<settings> parse_args(int argc, char** argv, int& exit_code) {
         bad = "--connections must be 1..64";
     } else if (s.users < s.concurrency || s.users > 9999) {
         bad = "--users must be at least --concurrency and at most 9999";
+    } else if (!s.floored_config.empty() &&
+               (s.config.empty() || s.ssprd_pid <= 0 || s.floored_users < s.concurrency ||
+                s.floored_users + s.concurrency > s.users)) {
+        bad = "--floored-config needs --config, --ssprd-pid and --floored-users in "
+              "[concurrency, users - concurrency]";
     } else if (!(gateway_duration_s > 0.0 && gateway_duration_s <= 600.0) ||
+               !(floored_duration_s > 0.0 && floored_duration_s <= 600.0) ||
                !(raw_duration_s > 0.0 && raw_duration_s <= 60.0) ||
                !(gateway_warmup_s >= 0.0 && gateway_warmup_s <= 60.0) ||
+               !(floored_warmup_s >= 0.0 && floored_warmup_s <= 60.0) ||
                !(raw_warmup_s >= 0.0 && raw_warmup_s <= 60.0)) {
-        bad = "--duration must be in (0, 600], --raw-duration in (0, 60], warm-ups in [0, 60]";
+        bad = "--duration and --floored-duration must be in (0, 600], --raw-duration in (0, 60], "
+              "warm-ups in [0, 60]";
     } else if (s.raw_rounds > 10) {
         bad = "--raw-rounds must be 0..10";
     }
@@ -1217,6 +1173,8 @@ std::optional<settings> parse_args(int argc, char** argv, int& exit_code) {
     };
     s.gateway_duration = to_ms(gateway_duration_s);
     s.gateway_warmup = to_ms(gateway_warmup_s);
+    s.floored_duration = to_ms(floored_duration_s);
+    s.floored_warmup = to_ms(floored_warmup_s);
     s.raw_duration = to_ms(raw_duration_s);
     s.raw_warmup = to_ms(raw_warmup_s);
     return s;
@@ -1225,6 +1183,7 @@ std::optional<settings> parse_args(int argc, char** argv, int& exit_code) {
 } // namespace
 
 int main(int argc, char** argv) {
+    sspr::common::ignore_sigpipe(); // a vanished server is an error to report, not a signal
     int exit_code = 0;
     auto parsed = parse_args(argc, argv, exit_code);
     if (!parsed) {
@@ -1237,7 +1196,7 @@ int main(int argc, char** argv) {
         password_source passwords;
         if (s.raw_only) {
             for (std::size_t round = 1; round <= s.raw_rounds; ++round) {
-                raw_flows bench(s, passwords, meter);
+                raw_flows bench(s, passwords, meter, s.raw_rate);
                 raw_result r = bench.run();
                 report_raw(round, r, meter);
             }
@@ -1264,7 +1223,7 @@ int main(int argc, char** argv) {
         const op_counts enrol_ops = count_ops(s.slapd_log, mark, log_mark(s));
         std::cout << "enrol: " << users.size() << " users with TOTP in " << fixed(enrol_s, 1)
                   << " s (" << fixed(static_cast<double>(users.size()) / enrol_s, 1)
-                  << "/s; the sign-in has the timing floor); slapd ops/user: "
+                  << "/s, response_floor 0ms); slapd ops/user: "
                   << enrol_ops.per(users.size()) << "\n"
                   << std::flush;
 
@@ -1276,88 +1235,112 @@ int main(int argc, char** argv) {
                   << std::flush;
 
         double busiest = 0.0;
+        auto note_noise = [&](const cpu_sample& a, const cpu_sample& b, double seconds) {
+            busiest = std::max(busiest, sspr::bench::other_cores(a, b, seconds).value_or(0.0));
+        };
         std::optional<raw_result> best_raw;
         auto raw_round = [&](std::size_t round) {
             raw_flows bench(s, passwords, meter);
             raw_result r = bench.run();
             report_raw(round, r, meter);
-            busiest = std::max(busiest, sspr::bench::other_cores(r.cpu_start, r.cpu_end,
-                                                                 r.window.seconds())
-                                            .value_or(0.0));
+            note_noise(r.cpu_start, r.cpu_end, r.window.seconds());
             if (!best_raw || r.rate() > best_raw->rate()) {
                 best_raw = std::move(r);
             }
         };
+        // The same flows at a gateway run's rate: the latencies its `complete` is compared with,
+        // at the same load (the closed-loop rounds keep 32 flows queued at slapd).
+        auto paced_round = [&](const gateway_result& g) -> std::optional<raw_result> {
+            if (s.raw_rounds == 0 || g.rate() <= 0.0) {
+                return std::nullopt;
+            }
+            raw_flows bench(s, passwords, meter, g.rate());
+            raw_result r = bench.run();
+            std::cout << "raw_libldap paced at " << fixed(g.rate(), 1) << " flows/s: flow "
+                      << r.flow.summary() << "; exop+bind " << r.modify_bind.summary() << " ("
+                      << r.flows << " flows; "
+                      << sspr::bench::cpu_report(meter, r.cpu_start, r.cpu_end, r.flows, "flow",
+                                                 r.window.seconds())
+                      << ")\n"
+                      << std::flush;
+            note_noise(r.cpu_start, r.cpu_end, r.window.seconds());
+            return r;
+        };
+        auto gateway_run = [&](const char* name, std::size_t first, std::size_t last,
+                               std::chrono::milliseconds warmup,
+                               std::chrono::milliseconds duration) {
+            gateway_result g = run_gateway(s, tls, users, first, last, warmup, duration, params,
+                                           passwords, meter);
+            std::cout << "gateway " << name << ": flows/s=" << fixed(g.rate(), 1) << " ("
+                      << g.tally.flows << " flows in " << fixed(g.window.seconds(), 1) << " s"
+                      << (g.ran_out ? ", window closed when its users ran out" : "") << "; "
+                      << sspr::bench::cpu_report(meter, g.cpu_start, g.cpu_end, g.tally.flows,
+                                                 "flow", g.window.seconds())
+                      << ")\n  start " << g.tally.start.summary() << "; verify "
+                      << g.tally.verify.summary() << "; complete " << g.tally.complete.summary()
+                      << "; flow " << g.tally.flow.summary() << "\n  slapd ops/flow: "
+                      << g.ops.per(g.tally.all_flows) << "\n"
+                      << std::flush;
+            note_noise(g.cpu_start, g.cpu_end, g.window.seconds());
+            return g;
+        };
+
+        const bool floored_run = !s.floored_config.empty();
+        const std::size_t floorless_last = floored_run ? s.users - s.floored_users : s.users;
         std::size_t round = 1;
-        const std::size_t raw_before = (s.raw_rounds + 1) / 2;
-        for (; round <= raw_before; ++round) {
+        for (; round <= (s.raw_rounds + 1) / 2; ++round) {
             raw_round(round);
         }
-
-        gateway_result g = run_gateway(s, tls, users, params, passwords, meter);
-        std::cout << "gateway: flows/s=" << fixed(g.rate(), 1) << " (" << g.tally.flows
-                  << " flows in " << fixed(g.window.seconds(), 1) << " s"
-                  << (g.ran_out ? ", window closed when the users ran out" : "") << "; "
-                  << sspr::bench::cpu_report(meter, g.cpu_start, g.cpu_end, g.tally.flows, "flow",
-                                             g.window.seconds())
-                  << ")\n  start " << g.tally.start.summary() << "; verify "
-                  << g.tally.verify.summary() << "; complete " << g.tally.complete.summary()
-                  << "; flow " << g.tally.flow.summary() << "\n  slapd ops/flow: "
-                  << g.ops.per(g.tally.all_flows) << "\n"
-                  << std::flush;
-        busiest = std::max(busiest, sspr::bench::other_cores(g.cpu_start, g.cpu_end,
-                                                             g.window.seconds())
-                                        .value_or(0.0));
-
+        expect_floor(s, tls, false);
+        gateway_result g = gateway_run("(response_floor 0ms)", 0, floorless_last,
+                                       s.gateway_warmup, s.gateway_duration);
         for (; round <= s.raw_rounds; ++round) {
             raw_round(round);
         }
-        // The same flows at the gateway's rate: the latencies `complete` is compared with, at the
-        // same load (the closed-loop rounds queue 32 flows at slapd and measure its queue).
-        std::optional<raw_result> paced;
-        if (s.raw_rounds > 0 && g.rate() > 0.0) {
-            raw_flows bench(s, passwords, meter, g.rate());
-            paced = bench.run();
-            std::cout << "raw_libldap paced at the gateway's " << fixed(g.rate(), 1)
-                      << " flows/s: flow " << paced->flow.summary() << "; exop+bind "
-                      << paced->modify_bind.summary() << " (" << paced->flows << " flows; "
-                      << sspr::bench::cpu_report(meter, paced->cpu_start, paced->cpu_end,
-                                                 paced->flows, "flow", paced->window.seconds())
-                      << ")\n"
-                      << std::flush;
-        }
-
-        std::optional<floorless> fl;
-        if (!s.audit_path.empty()) {
-            fl = floorless_times(g.tally, s.audit_path);
-            std::cout << "gateway without the floors (audit time - send time for start and "
-                         "verify, 1 ms resolution; complete as measured): start work "
-                      << fl->start_work.summary() << "; verify work " << fl->verify_work.summary()
-                      << "; flow " << fl->flow.summary() << " mean=" << fixed(fl->flow.mean(), 2)
-                      << " ms";
-            if (fl->unmatched > 0) {
-                std::cout << "; " << fl->unmatched << " flows not found in the audit trail";
-            }
-            std::cout << "\n";
+        auto paced = paced_round(g);
+        std::optional<gateway_result> gf;
+        std::optional<raw_result> paced_floored;
+        if (floored_run) {
+            use_floored_config(s, tls);
+            gf = gateway_run("(response_floor as shipped)", floorless_last, s.users,
+                             s.floored_warmup, s.floored_duration);
+            paced_floored = paced_round(*gf);
         }
 
         if (busiest > max_quiet_other_cores) {
             std::cout << "warning: other processes used up to " << fixed(busiest, 2)
                       << " cores during the measured runs; the figures are not comparable\n";
         }
-        std::cout << "complete " << g.tally.complete.summary();
-        if (paced) {
-            std::cout << "; raw exop+bind at the same rate " << paced->modify_bind.summary()
-                      << "; p99 gap=" << fixed(g.tally.complete.percentile(99) -
-                                                   paced->modify_bind.percentile(99),
-                                               2)
-                      << " ms (target <= 2 ms)";
+        auto compare_complete = [](const char* name, gateway_result& run,
+                                   std::optional<raw_result>& raw) {
+            std::cout << "complete " << name << " at " << fixed(run.rate(), 1) << " flows/s "
+                      << run.tally.complete.summary();
+            if (raw) {
+                std::cout << "; raw exop+bind at that rate " << raw->modify_bind.summary()
+                          << "; p99 gap="
+                          << fixed(run.tally.complete.percentile(99) -
+                                       raw->modify_bind.percentile(99),
+                                   2)
+                          << " ms (target <= 2 ms)";
+            }
+            std::cout << "\n";
+        };
+        compare_complete("(no floor)", g, paced);
+        if (gf) {
+            compare_complete("(floor)", *gf, paced_floored);
         }
-        if (best_raw) {
-            std::cout << "; raw exop+bind at the ceiling " << best_raw->modify_bind.summary();
+        std::cout << "ssprd idle VmRSS=" << mib(rss_idle.total) << " (target < 25 MiB)\n";
+        if (gf) {
+            // start and verify answer no earlier than the floor after the request arrived: the
+            // run is bound at concurrency / (two floors + complete) flows/s.
+            const double flow_ms =
+                gf->tally.start.mean() + gf->tally.verify.mean() + gf->tally.complete.mean();
+            std::cout << "gateway flows/s with the floor=" << fixed(gf->rate(), 1) << " (bound: "
+                      << s.concurrency << " flows / " << fixed(flow_ms, 1) << " ms = "
+                      << fixed(static_cast<double>(s.concurrency) / (flow_ms / 1000.0), 1)
+                      << ")\n";
         }
-        std::cout << "\nssprd idle VmRSS=" << mib(rss_idle.total) << " (target < 25 MiB)\n";
-        std::cout << "gateway flows/s=" << fixed(g.rate(), 1) << "\n";
+        std::cout << "gateway flows/s=" << fixed(g.rate(), 1) << " (response_floor 0ms)\n";
         if (!best_raw) {
             std::cout << "no raw round: no ratio\n";
             return EXIT_SUCCESS;
@@ -1367,37 +1350,22 @@ int main(int argc, char** argv) {
         if (raw_rate <= 0.0) {
             throw std::runtime_error("raw_libldap completed no flow in the measured time");
         }
-        // The floors (start and verify answer no earlier than 250-300 ms after the request
-        // arrived) bound the gateway at concurrency / (two floors + complete) flows/s.
-        const double floored_flow_ms =
-            g.tally.start.mean() + g.tally.verify.mean() + g.tally.complete.mean();
-        std::cout << "floor bound: " << s.concurrency << " flows / " << fixed(floored_flow_ms, 1)
-                  << " ms per flow = "
-                  << fixed(static_cast<double>(s.concurrency) / (floored_flow_ms / 1000.0), 1)
-                  << " flows/s\n";
-        // Without the floors, two figures (bench/README.md says why neither is a throughput):
-        // the time a flow's work takes at the same rate (raw paced vs the gateway with its floor
-        // waits taken out), and the CPU a flow costs the directory side (raw loop + slapd vs
-        // ssprd + slapd), which bounds the rate on this machine once the floors are gone.
-        if (fl && fl->flow.size() > 0 && paced && paced->flow.size() > 0) {
-            std::cout << "flow time without the floors at " << fixed(g.rate(), 1)
-                      << " flows/s: gateway mean=" << fixed(fl->flow.mean(), 2)
-                      << " ms, raw_libldap mean=" << fixed(paced->flow.mean(), 2)
-                      << " ms\nflow_ratio_ldap_time="
-                      << fixed(paced->flow.mean() / fl->flow.mean(), 2) << "\n";
-        }
+        // What a flow costs the directory side: the raw loop (an ideal client) + slapd against
+        // ssprd + slapd; the HTTP client is left out on both sides.
         const auto raw_cpu = sspr::bench::cpu_seconds(meter, best_raw->cpu_start,
                                                       best_raw->cpu_end, {"", "slapd"});
         const auto gw_cpu =
             sspr::bench::cpu_seconds(meter, g.cpu_start, g.cpu_end, {"ssprd", "slapd"});
         if (raw_cpu && gw_cpu && best_raw->flows > 0 && g.tally.flows > 0) {
-            const double raw_us = *raw_cpu * 1e6 / static_cast<double>(best_raw->flows);
-            const double gw_us = *gw_cpu * 1e6 / static_cast<double>(g.tally.flows);
-            std::cout << "cpu per flow, directory side: raw_libldap+slapd=" << std::lround(raw_us)
-                      << " us, ssprd+slapd=" << std::lround(gw_us)
-                      << " us\nflow_ratio_cpu=" << fixed(raw_us / gw_us, 2) << "\n";
+            std::cout << "cpu_us/flow without the client: raw_libldap+slapd="
+                      << std::lround(*raw_cpu * 1e6 / static_cast<double>(best_raw->flows))
+                      << " ssprd+slapd="
+                      << std::lround(*gw_cpu * 1e6 / static_cast<double>(g.tally.flows)) << "\n";
         }
-        std::cout << "flow_ratio=" << fixed(g.rate() / raw_rate, 3) << "\n";
+        if (gf) {
+            std::cout << "flow_ratio_with_floor=" << fixed(gf->rate() / raw_rate, 3) << "\n";
+        }
+        std::cout << "flow_ratio=" << fixed(g.rate() / raw_rate, 2) << "\n";
     } catch (const std::exception& e) {
         std::cerr << "sspr_flow_bench: " << e.what() << "\n";
         return EXIT_FAILURE;

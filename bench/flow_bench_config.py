@@ -6,10 +6,12 @@ Usage: flow_bench_config.py WORKDIR PORT SLAPD_DIR
 The configuration is the one the gateway integration tests use (tests/integration/gateway/
 harness.py: make_config, make_pki, make_keys), against the bench's own slapd in SLAPD_DIR
 (scripts/testenv/slapd.sh), narrowed to what the bench needs: TOTP the only method, no SMTP or
-SMS delivery, no notifications, SQLite and the audit trail in WORKDIR. Prints the gateway CA's
-path (the bench verifies the gateway's certificate against it).
+SMS delivery, no notifications, SQLite and the audit trail in WORKDIR. Two files: ssprd.yaml with
+server.response_floor and response_jitter at 0ms, ssprd-floored.yaml with the shipped 250ms + 50ms.
+Prints the gateway CA's path (the bench verifies the gateway's certificate against it).
 """
 
+import json
 import os
 import sys
 
@@ -61,22 +63,21 @@ def main():
         "notifications": {"on_reset": False, "on_change": False, "on_unlock": False,
                           "on_enrollment_change": False, "admin_recipients": None},
         "enrollment": {"required_methods": 1},
-        # Every request comes from 127.0.0.1: the per-address and per-network buckets would
-        # refuse the bench after 200 starts (the per-user ones stay as the tests have them).
-        "throttles": {
-            "flow_starts_per_ip": {"key": "client_ip", "limit": 100000, "window": "10m",
-                                   "block": "30m"},
-            "flow_starts_per_net": {"key": "client_net", "limit": 100000, "window": "10m",
-                                    "block": "30m"},
-        },
     }
-    cfg = harness.make_config(env, directory="openldap", port=port, tls_cert=cert, tls_key=key,
-                              store_key=store_key, hmac_key=hmac_key, workdir=workdir,
-                              audit_path=os.path.join(workdir, "audit.jsonl"),
-                              overrides=overrides)
-    path = os.path.join(workdir, "ssprd.yaml")
-    harness.write_private(path, "# written by bench/flow_bench_config.py\n" +
-                          harness.to_yaml(cfg) + "\n")
+    def write(path, extra):
+        o = harness.merge(json.loads(json.dumps(overrides)), extra)
+        cfg = harness.make_config(env, directory="openldap", port=port, tls_cert=cert,
+                                  tls_key=key, store_key=store_key, hmac_key=hmac_key,
+                                  workdir=workdir, audit_path=os.path.join(workdir, "audit.jsonl"),
+                                  overrides=o)
+        harness.write_private(path, "# written by bench/flow_bench_config.py\n" +
+                              harness.to_yaml(cfg) + "\n")
+
+    # ssprd starts without the timing floor (the throughput figure); the bench swaps the floored
+    # file in and reloads with SIGHUP for its second run (the floor as shipped).
+    write(os.path.join(workdir, "ssprd.yaml"),
+          {"server": {"response_floor": "0ms", "response_jitter": "0ms"}})
+    write(os.path.join(workdir, "ssprd-floored.yaml"), {})
     print(ca)
 
 
