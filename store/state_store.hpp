@@ -86,12 +86,16 @@ struct flow_record {
 
 // ---- one-time codes ----------------------------------------------------------------------------
 
-/// The code sent for one method of one flow. Only hashes are kept (made by challenge/).
+/// The code sent for one method of one flow. Only keyed hashes are kept, made by challenge/ and
+/// written as hex by flows/ (flows/adapters.hpp to_store/from_store): the store never interprets
+/// them. For the security questions flows/ keeps the ids drawn for the flow here instead.
 struct code_record {
     std::string flow_id;
     config::method method = config::method::invalid;
-    /// Hash of the destination the code was sent to, so a code only proves that address.
+    /// HMAC of user + flow + method + destination (challenge::code_binding): a code proves only
+    /// what it was sent for, to whom and where.
     std::string binding_hash;
+    /// HMAC of the code itself, keyed and covering the binding too.
     std::string code_hash;
     timestamp expires_at{};
     unsigned tries_left = 0;
