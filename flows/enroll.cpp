@@ -40,10 +40,6 @@ result<config::method> contact_kind(std::string_view kind) {
     return failure(problem::invalid_request);
 }
 
-bool password_right(const ldap::result<void>& bound) {
-    return bound || bound.error().is(ldap::error::must_change_password) ||
-           bound.error().is(ldap::error::password_expired);
-}
 
 } // namespace
 
@@ -87,40 +83,11 @@ result<session_result> engine::enroll_session(const request_context& ctx,
         return failure(problem::credentials_invalid);
     }
     const auto s = m.snap();
-    auto found = m.d.directory->find_user(username);
-    if (!found && !found.error().is(ldap::error::ambiguous_user)) {
-        m.record(note, "error", "directory.unavailable");
-        return directory_problem(found.error());
-    }
-    const bool exists = found && *found;
-    const std::string dn = exists ? (*found)->dn : m.standin_dn(username);
-    note.e.user_dn = exists ? dn : "";
-    const policy::throttle_subject who{dn, ctx.client_ip, "", ""};
-    if (auto t = m.throttle(s, policy::throttle_event::flow_started, who, true, note); !t) {
-        return t.error();
-    }
-    if (!exists) {
-        m.count_failure(s, who);
-        m.record(note, "refused", "user.unknown");
-        return failure(problem::credentials_invalid);
-    }
-    if (auto bound = m.d.directory->verify_password(dn, password.reveal()); !password_right(bound)) {
-        if (!bound.error().is(ldap::error::invalid_credentials) &&
-            !bound.error().is(ldap::error::account_locked) &&
-            !bound.error().is(ldap::error::account_disabled) &&
-            !bound.error().is(ldap::error::account_expired)) {
-            m.record(note, "error", "ldap." + bound.error().code.message());
-            return directory_problem(bound.error());
-        }
-        m.count_failure(s, who);
-        m.record(note, "refused", "ldap." + bound.error().code.message());
-        return failure(problem::credentials_invalid);
-    }
-    auto sub = m.decide_real(s, flow_type::reset, **found);
+    auto sub = m.sign_in(s, ctx, username, password, note);
     if (!sub) {
-        m.record(note, "error", "directory.unavailable");
         return sub.error();
     }
+    const std::string& dn = sub->dn;
     if (!sub->decision.in_scope) {
         m.record(note, "refused", std::string(policy::to_string(sub->decision.reason)));
         return failure(problem::action_not_allowed);
