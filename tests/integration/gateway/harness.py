@@ -483,6 +483,8 @@ def make_config(env, *, directory, port, tls_cert, tls_key, store_key, hmac_key,
             "flow_starts_per_ip": {"key": "client_ip", "limit": 100000, "window": "10m",
                                    "block": "30m"},
             "flow_starts_per_user": {"key": "user", "limit": 100, "window": "1m", "block": "1m"},
+            "flow_starts_per_net": {"key": "client_net", "limit": 100000, "window": "10m",
+                                    "block": "30m"},
         },
         "notifications": {
             "on_reset": True,
