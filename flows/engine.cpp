@@ -759,7 +759,7 @@ result<start_result> engine::start(flow_type type, const request_context& ctx,
     }
     note.e.user_dn = sub->user ? sub->user->dn : "";
     note.e.hint = "";
-    if (auto t = m.throttle(s, policy::throttle_event::flow_started, {sub->dn, ctx.client_ip, "", ""},
+    if (auto t = m.throttle(s, policy::throttle_event::flow_started, {sub->dn, ctx.client_ip, "", "", ""},
                             true, note);
         !t) {
         return t.error();
@@ -820,7 +820,7 @@ result<challenge_result> engine::challenge(flow_type type, const request_context
     const auto event = o->kind == config::method::email ? policy::throttle_event::email_sent
                        : o->kind == config::method::sms ? policy::throttle_event::sms_sent
                                                         : policy::throttle_event::validation_attempted;
-    if (auto t = m.throttle(s, event, {sub->dn, ctx.client_ip, o->destination, flow->id},
+    if (auto t = m.throttle(s, event, {sub->dn, ctx.client_ip, o->destination, flow->id, ""},
                             code_method, note);
         !t) {
         return t.error();
@@ -936,7 +936,7 @@ result<verify_result> engine::verify(flow_type type, const request_context& ctx,
         m.record(note, "refused", "method.already_used");
         return failure(problem::method_already_used);
     }
-    const policy::throttle_subject who{sub->dn, ctx.client_ip, o->destination, flow->id};
+    const policy::throttle_subject who{sub->dn, ctx.client_ip, o->destination, flow->id, ""};
     if (auto t = m.throttle(s, policy::throttle_event::validation_attempted, who, true, note); !t) {
         return t.error();
     }
@@ -1221,7 +1221,7 @@ result<void> engine::change_password(const request_context& ctx, std::string_vie
     const bool exists = found && *found;
     const std::string dn = exists ? (*found)->dn : m.standin_dn(username);
     note.e.user_dn = exists ? dn : "";
-    const policy::throttle_subject who{dn, ctx.client_ip, "", ""};
+    const policy::throttle_subject who{dn, ctx.client_ip, "", "", ""};
     if (auto t = m.throttle(s, policy::throttle_event::flow_started, who, true, note); !t) {
         return t.error();
     }

@@ -95,7 +95,7 @@ result<session_result> engine::enroll_session(const request_context& ctx,
     const bool exists = found && *found;
     const std::string dn = exists ? (*found)->dn : m.standin_dn(username);
     note.e.user_dn = exists ? dn : "";
-    const policy::throttle_subject who{dn, ctx.client_ip, "", ""};
+    const policy::throttle_subject who{dn, ctx.client_ip, "", "", ""};
     if (auto t = m.throttle(s, policy::throttle_event::flow_started, who, true, note); !t) {
         return t.error();
     }
@@ -230,7 +230,7 @@ result<void> engine::enroll_contact(const request_context& ctx, std::string_view
     note.e.hint = *hint;
     const auto event = *kind == config::method::email ? policy::throttle_event::email_sent
                                                       : policy::throttle_event::sms_sent;
-    if (auto t = m.throttle(s, event, {sub->dn, ctx.client_ip, std::string(address), flow.id},
+    if (auto t = m.throttle(s, event, {sub->dn, ctx.client_ip, std::string(address), flow.id, ""},
                             true, note);
         !t) {
         return t.error();
@@ -285,7 +285,7 @@ result<void> engine::enroll_contact_verify(const request_context& ctx, std::stri
     }
     note.e.flow = flow.id;
     note.e.user_dn = sub->dn;
-    const policy::throttle_subject who{sub->dn, ctx.client_ip, std::string(address), flow.id};
+    const policy::throttle_subject who{sub->dn, ctx.client_ip, std::string(address), flow.id, ""};
     if (auto t = m.throttle(s, policy::throttle_event::validation_attempted, who, true, note); !t) {
         return t.error();
     }
@@ -418,7 +418,7 @@ result<void> engine::enroll_totp_verify(const request_context& ctx, std::string_
         m.record(note, "refused", "totp.not_pending");
         return failure(problem::totp_not_pending);
     }
-    const policy::throttle_subject who{sub->dn, ctx.client_ip, "", flow.id};
+    const policy::throttle_subject who{sub->dn, ctx.client_ip, "", flow.id, ""};
     if (auto t = m.throttle(s, policy::throttle_event::validation_attempted, who, true, note); !t) {
         return t.error();
     }
