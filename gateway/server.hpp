@@ -126,7 +126,7 @@ public:
     /// std::runtime_error naming the file or address that failed (a start-up error).
     explicit server(server_options options);
     /// shutdown() with no grace if it was not called.
-    ~server();
+    ~server(); // NOLINT(bugprone-exception-escape): see server.cpp
     server(const server&) = delete;
     server& operator=(const server&) = delete;
 
