@@ -4,8 +4,11 @@
 // wire allow. Reads the OpenLDAP endpoint from the test environment (SSPR_TESTENV_FILE); run it
 // through bench/run-directory-bench, which starts and stops that environment. See bench/README.md.
 #include "common/clock.hpp"
+#include "common/process.hpp"
 #include "ldap/config.hpp"
 #include "ldap/directory.hpp"
+#include "bench/support/cpu.hpp"
+#include "bench/support/raw_ldap.hpp"
 #include "ldap/ldap_directory.hpp"
 #include "tests/integration/testenv.hpp"
 
@@ -14,29 +17,23 @@
 #include <lber.h>
 #include <ldap.h>
 #include <poll.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <deque>
 #include <fstream>
-#include <iomanip>
 #include <iostream>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <random>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <thread>
-#include <unordered_map>
 #include <vector>
 
 namespace po = boost::program_options;
@@ -45,6 +42,15 @@ using namespace std::chrono_literals;
 namespace {
 
 using steady = std::chrono::steady_clock;
+using sspr::bench::cpu_meter;
+using sspr::bench::cpu_sample;
+using sspr::bench::fixed;
+using sspr::bench::raw_connection;
+using sspr::bench::raw_fail;
+using sspr::bench::as_berval;
+using sspr::bench::buffered;
+using sspr::bench::expect_success;
+using sspr::bench::values_ptr;
 
 struct settings {
     std::size_t connections = 4;
@@ -78,12 +84,6 @@ constexpr auto user_count =
     static_cast<std::size_t>(last_user) - static_cast<std::size_t>(first_user) + 1;
 // OpenLDAP ppolicy's administrative lock, which the library refuses to reset.
 constexpr std::string_view admin_lock = "000001010000Z";
-
-std::string fixed(double value, int decimals) {
-    std::ostringstream out;
-    out << std::fixed << std::setprecision(decimals) << value;
-    return out.str();
-}
 
 sspr::ldap::config library_config(const endpoint& ep, std::size_t pool_size) {
     sspr::ldap::config cfg;
@@ -128,73 +128,6 @@ time_window window_from_now(const settings& s) {
     return {start, start + s.duration};
 }
 
-/// CPU seconds used so far by this process (all threads) and, when its PID is known, by slapd:
-/// the difference over the measured window, per reset, says where each side spends the machine.
-struct cpu_sample {
-    double client = 0.0;
-    long client_switches = 0; // context switches of all our threads, voluntary or not
-    std::optional<double> server;
-    std::optional<double> machine; // every CPU's busy time, from /proc/stat
-};
-
-// Busy (not idle, not iowait) CPU seconds of the whole machine since boot.
-std::optional<double> machine_cpu() {
-    std::ifstream in("/proc/stat");
-    std::string label;
-    unsigned long long user = 0;
-    unsigned long long nice = 0;
-    unsigned long long system = 0;
-    unsigned long long idle = 0;
-    unsigned long long iowait = 0;
-    unsigned long long irq = 0;
-    unsigned long long softirq = 0;
-    unsigned long long steal = 0;
-    if (!(in >> label >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal) ||
-        label != "cpu") {
-        return std::nullopt;
-    }
-    return static_cast<double>(user + nice + system + irq + softirq + steal) /
-           static_cast<double>(::sysconf(_SC_CLK_TCK));
-}
-
-std::optional<double> process_cpu(long pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-    std::string stat;
-    if (pid <= 0 || !std::getline(in, stat)) {
-        return std::nullopt;
-    }
-    // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
-    std::istringstream fields(stat.substr(stat.rfind(')') + 2));
-    std::string skip;
-    for (int field = 3; field < 14; ++field) {
-        fields >> skip;
-    }
-    unsigned long long utime = 0;
-    unsigned long long stime = 0;
-    if (!(fields >> utime >> stime)) {
-        return std::nullopt;
-    }
-    return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
-}
-
-class cpu_meter {
-public:
-    explicit cpu_meter(long server_pid) : server_pid_(server_pid) {}
-
-    [[nodiscard]] cpu_sample sample() const {
-        rusage self{};
-        ::getrusage(RUSAGE_SELF, &self);
-        auto seconds = [](const timeval& tv) {
-            return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
-        };
-        return {seconds(self.ru_utime) + seconds(self.ru_stime), self.ru_nvcsw + self.ru_nivcsw,
-                process_cpu(server_pid_), machine_cpu()};
-    }
-
-private:
-    long server_pid_;
-};
-
 /// One timed run: completions whose end fell inside the measured window, after the warm-up.
 struct run_result {
     std::uint64_t resets = 0;
@@ -207,36 +140,17 @@ struct run_result {
     /// Where the CPU went over the measured window: "client_cpu_us/reset=… client_csw/reset=…
     /// slapd_cpu_us/reset=… other_cores=…", the last being everything else running on the machine
     /// (a figure measured while other work ran is not comparable).
-    [[nodiscard]] std::string cpu_report() const {
+    [[nodiscard]] std::string cpu_report(const cpu_meter& meter) const {
         if (resets == 0) {
             return "no resets";
         }
-        const auto n = static_cast<double>(resets);
-        auto per_reset = [n](double seconds) {
-            return std::to_string(std::lround(seconds * 1e6 / n));
-        };
-        std::string out =
-            "client_cpu_us/reset=" + per_reset(cpu_end.client - cpu_start.client) +
-            " client_csw/reset=" +
-            fixed(static_cast<double>(cpu_end.client_switches - cpu_start.client_switches) / n, 1);
-        if (cpu_start.server && cpu_end.server) {
-            out += " slapd_cpu_us/reset=" + per_reset(*cpu_end.server - *cpu_start.server);
-        }
-        if (const auto others = other_cores()) {
-            out += " other_cores=" + fixed(*others, 2);
-        }
-        return out;
+        return sspr::bench::cpu_report(meter, cpu_start, cpu_end, resets, "reset",
+                                       measured.count());
     }
 
     /// CPU cores used on average by everything but this process and slapd.
     [[nodiscard]] std::optional<double> other_cores() const {
-        if (!cpu_start.machine || !cpu_end.machine || !cpu_start.server || !cpu_end.server) {
-            return std::nullopt;
-        }
-        const double others = (*cpu_end.machine - *cpu_start.machine) -
-                              (cpu_end.client - cpu_start.client) -
-                              (*cpu_end.server - *cpu_start.server);
-        return std::max(0.0, others) / measured.count();
+        return sspr::bench::other_cores(cpu_start, cpu_end, measured.count());
     }
 };
 
@@ -303,84 +217,6 @@ run_result run_library(const endpoint& ep, const settings& s, password_source& p
 
 // --- side B: raw libldap async loop ------------------------------------------------------------
 
-struct ldap_closer {
-    void operator()(LDAP* ld) const noexcept { ldap_unbind_ext_s(ld, nullptr, nullptr); }
-};
-using ldap_ptr = std::unique_ptr<LDAP, ldap_closer>;
-
-struct message_freer {
-    void operator()(LDAPMessage* m) const noexcept { ldap_msgfree(m); }
-};
-using message_ptr = std::unique_ptr<LDAPMessage, message_freer>;
-
-struct control_freer {
-    void operator()(LDAPControl* c) const noexcept { ldap_control_free(c); }
-};
-using control_ptr = std::unique_ptr<LDAPControl, control_freer>;
-
-struct controls_freer {
-    void operator()(LDAPControl** c) const noexcept { ldap_controls_free(c); }
-};
-using controls_ptr = std::unique_ptr<LDAPControl*, controls_freer>;
-
-struct memfreer {
-    void operator()(char* p) const noexcept { ldap_memfree(p); }
-};
-using ldap_string_ptr = std::unique_ptr<char, memfreer>;
-
-struct values_freer {
-    void operator()(berval** v) const noexcept { ldap_value_free_len(v); }
-};
-using values_ptr = std::unique_ptr<berval*, values_freer>;
-
-berval as_berval(std::string_view s) {
-    // libldap copies request values into the BER it sends; it never writes through them.
-    return berval{static_cast<ber_len_t>(s.size()), const_cast<char*>(s.data())};
-}
-
-[[noreturn]] void raw_fail(LDAP* ld, int rc, const std::string& what) {
-    char* raw_diag = nullptr;
-    ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &raw_diag);
-    const ldap_string_ptr diag(raw_diag);
-    std::string text = "raw_libldap: " + what + ": ldap rc=" + std::to_string(rc) + " (" +
-                       ldap_err2string(rc) + ")";
-    if (diag && *diag != '\0') {
-        text += ": ";
-        text += diag.get();
-    }
-    throw std::runtime_error(text);
-}
-
-/// Connected over LDAPS with the test CA (verification on, TLS ≥ 1.2, a TLS context of its own,
-/// referrals off), as the library's connection::open does; not bound.
-ldap_ptr open_ldaps(const endpoint& ep) {
-    LDAP* raw = nullptr;
-    if (const int rc = ldap_initialize(&raw, ep.uri.c_str()); rc != LDAP_SUCCESS) {
-        throw std::runtime_error("raw_libldap: bad URI " + ep.uri);
-    }
-    ldap_ptr ld(raw);
-    const int version = LDAP_VERSION3;
-    const int require = LDAP_OPT_X_TLS_DEMAND;
-    const int min_tls = LDAP_OPT_X_TLS_PROTOCOL_TLS1_2;
-    const int new_ctx = 0;
-    const timeval net{2, 0};
-    ldap_set_option(ld.get(), LDAP_OPT_PROTOCOL_VERSION, &version);
-    ldap_set_option(ld.get(), LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
-    ldap_set_option(ld.get(), LDAP_OPT_NETWORK_TIMEOUT, &net);
-    ldap_set_option(ld.get(), LDAP_OPT_X_TLS_REQUIRE_CERT, &require);
-    ldap_set_option(ld.get(), LDAP_OPT_X_TLS_CACERTFILE, ep.ca_file.c_str());
-    ldap_set_option(ld.get(), LDAP_OPT_X_TLS_PROTOCOL_MIN, &min_tls);
-    if (const int rc = ldap_set_option(ld.get(), LDAP_OPT_X_TLS_NEWCTX, &new_ctx); rc != 0) {
-        raw_fail(ld.get(), rc, "TLS context");
-    }
-    if (const int rc = ldap_connect(ld.get()); rc != LDAP_SUCCESS) {
-        int code = LDAP_SERVER_DOWN;
-        ldap_get_option(ld.get(), LDAP_OPT_RESULT_CODE, &code);
-        raw_fail(ld.get(), code, "connect to " + ep.uri);
-    }
-    return ld;
-}
-
 /// Where one reset is. A user has at most one reset in flight, so its job is found by user index.
 enum class stage {
     invalid = 0,
@@ -393,14 +229,6 @@ enum class stage {
 struct job {
     stage at = stage::invalid;
     std::string password;
-};
-
-struct raw_connection {
-    ldap_ptr ld;
-    int fd = -1;
-    Sockbuf* sb = nullptr;                          // owned by ld
-    control_ptr ppolicy;                            // the request control, built once
-    std::unordered_map<int, std::size_t> in_flight; // msgid -> user index
 };
 
 /// One thread, C service connections pipelining up to `window` resets each (search, then exop),
@@ -479,28 +307,9 @@ public:
 
 private:
     raw_connection connect(bool as_service) {
-        raw_connection c;
-        c.ld = open_ldaps(ep_);
-        if (as_service) {
-            berval cred = as_berval(ep_.bind_password.reveal());
-            if (const int rc = ldap_sasl_bind_s(c.ld.get(), ep_.bind_dn.c_str(), LDAP_SASL_SIMPLE,
-                                                &cred, nullptr, nullptr, nullptr);
-                rc != LDAP_SUCCESS) {
-                raw_fail(c.ld.get(), rc, "service bind");
-            }
-        }
-        if (ldap_get_option(c.ld.get(), LDAP_OPT_DESC, &c.fd) != LDAP_OPT_SUCCESS || c.fd < 0 ||
-            ldap_get_option(c.ld.get(), LDAP_OPT_SOCKBUF, &c.sb) != LDAP_OPT_SUCCESS ||
-            c.sb == nullptr) {
-            throw std::runtime_error("raw_libldap: connection has no socket");
-        }
-        LDAPControl* raw = nullptr;
-        if (const int rc = ldap_create_passwordpolicy_control(c.ld.get(), &raw);
-            rc != LDAP_SUCCESS) {
-            raw_fail(c.ld.get(), rc, "ppolicy control");
-        }
-        c.ppolicy.reset(raw);
-        return c;
+        return sspr::bench::connect_raw(
+            ep_.uri, ep_.ca_file, as_service ? std::optional<std::string>(ep_.bind_dn) : std::nullopt,
+            ep_.bind_password.reveal());
     }
 
     void start_resets() {
@@ -548,47 +357,10 @@ private:
         }
     }
 
-    /// Whether bytes for `c` wait in libldap's or GnuTLS's buffers, where poll() cannot see them.
-    static bool buffered(const raw_connection& c) {
-        return ber_sockbuf_ctrl(c.sb, LBER_SB_OPT_DATA_READY, nullptr) != 0;
-    }
-
-    /// Takes every complete answer libldap has for `c`, without waiting. With a zero timeout
-    /// ldap_result reads at most one PDU per call and answers 0 when that was only a search entry,
-    /// so it is called again while buffered bytes remain. Returns how many answers there were.
+    /// Every complete answer libldap has for `c`, handed to on_answer.
     std::size_t drain(raw_connection& c, const time_window& w) {
-        std::size_t handled = 0;
-        // Bounded, so that a buffer libldap cannot make progress on ends in run()'s stall check
-        // rather than in a spin here.
-        for (int partial = 0; partial < 64;) {
-            timeval zero{0, 0};
-            LDAPMessage* raw = nullptr;
-            const int type = ldap_result(c.ld.get(), LDAP_RES_ANY, LDAP_MSG_ALL, &zero, &raw);
-            const message_ptr msg(raw);
-            if (type == 0) {
-                if (!buffered(c)) {
-                    return handled;
-                }
-                ++partial;
-                continue;
-            }
-            partial = 0;
-            if (type < 0) {
-                int code = LDAP_SERVER_DOWN;
-                ldap_get_option(c.ld.get(), LDAP_OPT_RESULT_CODE, &code);
-                raw_fail(c.ld.get(), code, "waiting for results");
-            }
-            const auto found = c.in_flight.find(ldap_msgid(msg.get()));
-            if (found == c.in_flight.end()) {
-                throw std::runtime_error("raw_libldap: answer to a request never sent (type " +
-                                         std::to_string(type) + ")");
-            }
-            const std::size_t user = found->second;
-            c.in_flight.erase(found);
-            ++handled;
-            on_answer(c, user, msg.get(), w);
-        }
-        return handled;
+        return sspr::bench::drain(
+            c, [&](std::size_t user, LDAPMessage* msg) { on_answer(c, user, msg, w); });
     }
 
     void on_answer(raw_connection& c, std::size_t user, LDAPMessage* msg, const time_window& w) {
@@ -644,38 +416,6 @@ private:
         if (locked && locked.get()[0] != nullptr &&
             std::string_view(locked.get()[0]->bv_val, locked.get()[0]->bv_len) == admin_lock) {
             throw std::runtime_error("raw_libldap: " + dn + " is disabled");
-        }
-    }
-
-    /// The result code must be success and the ppolicy response, if any, must carry no error.
-    static void expect_success(raw_connection& c, LDAPMessage* msg, const std::string& what) {
-        int rc = LDAP_OTHER;
-        char* raw_diag = nullptr;
-        LDAPControl** raw_ctrls = nullptr;
-        if (const int parsed =
-                ldap_parse_result(c.ld.get(), msg, &rc, nullptr, &raw_diag, nullptr, &raw_ctrls, 0);
-            parsed != LDAP_SUCCESS) {
-            raw_fail(c.ld.get(), parsed, what + " (unparsable answer)");
-        }
-        const ldap_string_ptr diag(raw_diag);
-        const controls_ptr ctrls(raw_ctrls);
-        if (rc != LDAP_SUCCESS) {
-            throw std::runtime_error("raw_libldap: " + what + ": ldap rc=" + std::to_string(rc) +
-                                     " (" + ldap_err2string(rc) + ")" +
-                                     (diag ? std::string(": ") + diag.get() : std::string()));
-        }
-        if (LDAPControl* pp =
-                ldap_control_find(LDAP_CONTROL_PASSWORDPOLICYRESPONSE, ctrls.get(), nullptr);
-            pp != nullptr) {
-            ber_int_t expire = -1;
-            ber_int_t grace = -1;
-            LDAPPasswordPolicyError error = PP_noError;
-            if (ldap_parse_passwordpolicy_control(c.ld.get(), pp, &expire, &grace, &error) !=
-                    LDAP_SUCCESS ||
-                error != PP_noError) {
-                throw std::runtime_error("raw_libldap: " + what + ": ppolicy " +
-                                         ldap_passwordpolicy_err2txt(error));
-            }
         }
     }
 
@@ -833,6 +573,7 @@ std::optional<settings> parse_args(int argc, char** argv, int& exit_code) {
 } // namespace
 
 int main(int argc, char** argv) {
+    sspr::common::ignore_sigpipe(); // libldap would let a vanished server end the bench
     int exit_code = 0;
     const auto parsed = parse_args(argc, argv, exit_code);
     if (!parsed) {
@@ -855,14 +596,14 @@ int main(int argc, char** argv) {
                   << " round(s) of raw_libldap then sspr_ldap; best of each reported\n"
                   << std::flush;
 
-        const cpu_meter meter(slapd_pid());
+        const cpu_meter meter({{"slapd", slapd_pid()}});
         password_source passwords;
         double best_library = 0.0;
         double best_raw = 0.0;
         double busiest = 0.0; // most CPU that other processes took during a measured run
         auto report = [&](std::size_t round, const char* side, const run_result& r) {
             std::cout << "round " << round << ": " << side << " resets/s=" << fixed(r.rate(), 1)
-                      << " (" << r.resets << " resets; " << r.cpu_report() << ")\n"
+                      << " (" << r.resets << " resets; " << r.cpu_report(meter) << ")\n"
                       << std::flush;
             busiest = std::max(busiest, r.other_cores().value_or(0.0));
             return r.rate();

@@ -1,5 +1,7 @@
 #include "config/loader.hpp"
 
+#include "common/secret_file.hpp"
+
 #include "config/reader.hpp"
 #include "config/schema.hpp"
 #include "config/validate.hpp"
@@ -133,21 +135,17 @@ std::string read_all(int fd, std::size_t limit, std::string& error) {
 }
 
 file_content read_secret_from_disk(const std::string& path) {
+    // The one reader of secret files (common/secret_file.hpp); the loader judges the permissions
+    // itself (a readable password file is a warning, a readable key file an error).
     file_content result;
-    fd_guard guard;
-    opened o = open_regular(path, guard);
-    result.status = o.status;
-    if (!o.status.error.empty()) {
+    auto file = common::read_secret_file(path, {max_secret_bytes, false});
+    if (!file) {
+        result.status.error = common::describe(file.error());
+        result.status.permissions = file.error().permissions;
         return result;
     }
-    std::string error;
-    std::string data = read_all(guard.get(), max_secret_bytes, error);
-    if (!error.empty()) {
-        result.status.error = error + ", so not a secret file";
-        OPENSSL_cleanse(data.data(), data.size());
-        return result;
-    }
-    result.content = common::secret(std::move(data));
+    result.status.permissions = file->permissions;
+    result.content = std::move(file->content);
     return result;
 }
 

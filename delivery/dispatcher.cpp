@@ -68,16 +68,6 @@ std::string new_id(common::random& random) {
     return out;
 }
 
-void ignore_sigpipe() {
-    struct sigaction current {};
-    if (::sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
-        struct sigaction ignore {};
-        ignore.sa_handler = SIG_IGN;
-        ::sigemptyset(&ignore.sa_mask);
-        ::sigaction(SIGPIPE, &ignore, nullptr);
-    }
-}
-
 } // namespace
 
 std::chrono::milliseconds backoff_before(unsigned attempt, const retry_policy& policy) {
@@ -257,9 +247,6 @@ std::unique_ptr<sender> make_sender(const config::delivery_config& cfg, dispatch
         auto client = std::make_shared<const webhook_client>(cfg.sms);
         transports.sms = [client](const message& m) { return client->send(m); };
     }
-    // With NOSIGNAL, libcurl leaves SIGPIPE to us; a peer that vanishes mid-write must give an
-    // error, not end the process.
-    ignore_sigpipe();
     return std::make_unique<dispatcher>(options, std::move(transports), std::move(clock),
                                         std::move(random));
 }

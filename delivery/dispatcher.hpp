@@ -101,7 +101,8 @@ private:
 /// The production sender: an SMTP client when cfg.smtp.enabled, a webhook client when
 /// cfg.sms.enabled, on a dispatcher; options.phone_region is set to cfg.sms.default_region. Throws
 /// std::invalid_argument naming the bad key when a configured channel cannot work (at start-up,
-/// before listening). Sets SIGPIPE to ignored if it was at its default.
+/// before listening). The process must ignore SIGPIPE
+/// (common::ignore_sigpipe, which main() calls).
 [[nodiscard]] std::unique_ptr<sender> make_sender(const config::delivery_config& cfg,
                                                   dispatch_options options,
                                                   std::shared_ptr<const common::clock> clock,

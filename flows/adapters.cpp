@@ -99,11 +99,12 @@ std::vector<policy::enrolled_method> enrolled_methods(const store::enrollment& e
     };
     add_contacts(e.emails, config::method::email);
     add_contacts(e.phones, config::method::sms);
+    // Rows written before confirmation times were kept fall back to the row's last change.
     if (e.totp && e.totp->confirmed) {
-        out.push_back({config::method::totp, e.updated_at});
+        out.push_back({config::method::totp, e.totp->confirmed_at.value_or(e.updated_at)});
     }
     if (answer_count > 0 && e.questions.size() >= answer_count) {
-        out.push_back({config::method::questions, e.updated_at});
+        out.push_back({config::method::questions, e.questions_confirmed_at.value_or(e.updated_at)});
     }
     return out;
 }

@@ -25,8 +25,8 @@ namespace sspr::flows {
 
 /// The methods a user registered, as the policy counts them: each kind once, with its most recent
 /// confirmation. Contacts count once confirmed; the authenticator once confirmed; the questions
-/// when at least `answer_count` are registered. TOTP and answers have no confirmation time of
-/// their own in the store yet, so the enrolment's last change stands in for it.
+/// when at least `answer_count` are registered, each with its own confirmation time (the row's
+/// last change for rows written before those times were kept).
 [[nodiscard]] std::vector<policy::enrolled_method> enrolled_methods(const store::enrollment& e,
                                                                     unsigned answer_count);
 

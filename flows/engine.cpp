@@ -759,7 +759,7 @@ result<start_result> engine::start(flow_type type, const request_context& ctx,
     }
     note.e.user_dn = sub->user ? sub->user->dn : "";
     note.e.hint = "";
-    if (auto t = m.throttle(s, policy::throttle_event::flow_started, {sub->dn, ctx.client_ip, "", "", ""},
+    if (auto t = m.throttle(s, policy::throttle_event::flow_started, {sub->dn, ctx.client_ip, "", ""},
                             true, note);
         !t) {
         return t.error();
@@ -820,7 +820,7 @@ result<challenge_result> engine::challenge(flow_type type, const request_context
     const auto event = o->kind == config::method::email ? policy::throttle_event::email_sent
                        : o->kind == config::method::sms ? policy::throttle_event::sms_sent
                                                         : policy::throttle_event::validation_attempted;
-    if (auto t = m.throttle(s, event, {sub->dn, ctx.client_ip, o->destination, flow->id, ""},
+    if (auto t = m.throttle(s, event, {sub->dn, ctx.client_ip, o->destination, flow->id},
                             code_method, note);
         !t) {
         return t.error();
@@ -936,7 +936,7 @@ result<verify_result> engine::verify(flow_type type, const request_context& ctx,
         m.record(note, "refused", "method.already_used");
         return failure(problem::method_already_used);
     }
-    const policy::throttle_subject who{sub->dn, ctx.client_ip, o->destination, flow->id, ""};
+    const policy::throttle_subject who{sub->dn, ctx.client_ip, o->destination, flow->id};
     if (auto t = m.throttle(s, policy::throttle_event::validation_attempted, who, true, note); !t) {
         return t.error();
     }
@@ -1201,6 +1201,48 @@ bool password_right(const ldap::result<void>& bound) {
 
 } // namespace
 
+result<subject> engine::impl::sign_in(const snapshot& s, const request_context& ctx,
+                                      std::string_view username, const common::secret& password,
+                                      audit_note& note) {
+    auto found = d.directory->find_user(username);
+    if (!found && !found.error().is(ldap::error::ambiguous_user)) {
+        record(note, "error", "directory.unavailable");
+        return directory_problem(found.error());
+    }
+    const bool exists = found && *found;
+    const std::string dn = exists ? (*found)->dn : standin_dn(username);
+    note.e.user_dn = exists ? dn : "";
+    const policy::throttle_subject who{dn, ctx.client_ip, "", ""};
+    if (auto t = throttle(s, policy::throttle_event::flow_started, who, true, note); !t) {
+        return t.error();
+    }
+    if (!exists) {
+        // Nobody to bind as: counted and answered like a wrong password.
+        count_failure(s, who);
+        record(note, "refused", "user.unknown");
+        return failure(problem::credentials_invalid);
+    }
+    if (auto bound = d.directory->verify_password(dn, password.reveal()); !password_right(bound)) {
+        if (!bound.error().is(ldap::error::invalid_credentials) &&
+            !bound.error().is(ldap::error::account_locked) &&
+            !bound.error().is(ldap::error::account_disabled) &&
+            !bound.error().is(ldap::error::account_expired)) {
+            record(note, "error", "ldap." + bound.error().code.message());
+            return directory_problem(bound.error());
+        }
+        count_failure(s, who);
+        record(note, "refused", "ldap." + bound.error().code.message());
+        return failure(problem::credentials_invalid);
+    }
+    auto sub = decide_real(s, flow_type::reset, **found);
+    if (!sub) {
+        record(note, "error", "directory.unavailable");
+        return sub.error();
+    }
+    sub->dn = dn;
+    return sub;
+}
+
 result<void> engine::change_password(const request_context& ctx, std::string_view username,
                                      const common::secret& current_password,
                                      const common::secret& new_password) {
@@ -1213,41 +1255,11 @@ result<void> engine::change_password(const request_context& ctx, std::string_vie
         return failure(problem::credentials_invalid);
     }
     const auto s = m.snap();
-    auto found = m.d.directory->find_user(username);
-    if (!found && !found.error().is(ldap::error::ambiguous_user)) {
-        m.record(note, "error", "directory.unavailable");
-        return directory_problem(found.error());
-    }
-    const bool exists = found && *found;
-    const std::string dn = exists ? (*found)->dn : m.standin_dn(username);
-    note.e.user_dn = exists ? dn : "";
-    const policy::throttle_subject who{dn, ctx.client_ip, "", "", ""};
-    if (auto t = m.throttle(s, policy::throttle_event::flow_started, who, true, note); !t) {
-        return t.error();
-    }
-    if (!exists) {
-        m.count_failure(s, who);
-        m.record(note, "refused", "user.unknown");
-        return failure(problem::credentials_invalid);
-    }
-    if (auto bound = m.d.directory->verify_password(dn, current_password.reveal());
-        !password_right(bound)) {
-        if (!bound.error().is(ldap::error::invalid_credentials) &&
-            !bound.error().is(ldap::error::account_locked) &&
-            !bound.error().is(ldap::error::account_disabled) &&
-            !bound.error().is(ldap::error::account_expired)) {
-            m.record(note, "error", "ldap." + bound.error().code.message());
-            return directory_problem(bound.error());
-        }
-        m.count_failure(s, who);
-        m.record(note, "refused", "ldap." + bound.error().code.message());
-        return failure(problem::credentials_invalid);
-    }
-    auto sub = m.decide_real(s, flow_type::reset, **found);
+    auto sub = m.sign_in(s, ctx, username, current_password, note);
     if (!sub) {
-        m.record(note, "error", "directory.unavailable");
         return sub.error();
     }
+    const std::string& dn = sub->dn;
     if (!sub->decision.change_allowed) {
         m.record(note, "refused", std::string(policy::to_string(sub->decision.change_reason)));
         return failure(problem::action_not_allowed);

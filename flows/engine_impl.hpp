@@ -104,6 +104,11 @@ struct engine::impl {
                                               ldap::user_entry user);
     void fill_standin(const snapshot& s, subject& sub, std::optional<std::string_view> login);
     [[nodiscard]] result<store::enrollment> enrolment_of(const std::string& dn);
+    /// The user who knows this password, decided afresh: unknown logins and wrong passwords both
+    /// give credentials_invalid (counted as failed proofs); the flow_starts throttles apply.
+    [[nodiscard]] result<subject> sign_in(const snapshot& s, const request_context& ctx,
+                                          std::string_view username,
+                                          const common::secret& password, audit_note& note);
 
     // ---- throttles ----
     /// Before acting on `e`: refuses while a bucket that matters is blocked; with `count`, also

@@ -40,10 +40,6 @@ result<config::method> contact_kind(std::string_view kind) {
     return failure(problem::invalid_request);
 }
 
-bool password_right(const ldap::result<void>& bound) {
-    return bound || bound.error().is(ldap::error::must_change_password) ||
-           bound.error().is(ldap::error::password_expired);
-}
 
 } // namespace
 
@@ -87,40 +83,11 @@ result<session_result> engine::enroll_session(const request_context& ctx,
         return failure(problem::credentials_invalid);
     }
     const auto s = m.snap();
-    auto found = m.d.directory->find_user(username);
-    if (!found && !found.error().is(ldap::error::ambiguous_user)) {
-        m.record(note, "error", "directory.unavailable");
-        return directory_problem(found.error());
-    }
-    const bool exists = found && *found;
-    const std::string dn = exists ? (*found)->dn : m.standin_dn(username);
-    note.e.user_dn = exists ? dn : "";
-    const policy::throttle_subject who{dn, ctx.client_ip, "", "", ""};
-    if (auto t = m.throttle(s, policy::throttle_event::flow_started, who, true, note); !t) {
-        return t.error();
-    }
-    if (!exists) {
-        m.count_failure(s, who);
-        m.record(note, "refused", "user.unknown");
-        return failure(problem::credentials_invalid);
-    }
-    if (auto bound = m.d.directory->verify_password(dn, password.reveal()); !password_right(bound)) {
-        if (!bound.error().is(ldap::error::invalid_credentials) &&
-            !bound.error().is(ldap::error::account_locked) &&
-            !bound.error().is(ldap::error::account_disabled) &&
-            !bound.error().is(ldap::error::account_expired)) {
-            m.record(note, "error", "ldap." + bound.error().code.message());
-            return directory_problem(bound.error());
-        }
-        m.count_failure(s, who);
-        m.record(note, "refused", "ldap." + bound.error().code.message());
-        return failure(problem::credentials_invalid);
-    }
-    auto sub = m.decide_real(s, flow_type::reset, **found);
+    auto sub = m.sign_in(s, ctx, username, password, note);
     if (!sub) {
-        m.record(note, "error", "directory.unavailable");
         return sub.error();
     }
+    const std::string& dn = sub->dn;
     if (!sub->decision.in_scope) {
         m.record(note, "refused", std::string(policy::to_string(sub->decision.reason)));
         return failure(problem::action_not_allowed);
@@ -181,12 +148,13 @@ result<methods_view> engine::enroll_methods(const request_context& ctx, std::str
     if (e.totp) {
         std::optional<std::chrono::system_clock::time_point> at;
         if (e.totp->confirmed) {
-            at = e.updated_at;
+            at = e.totp->confirmed_at.value_or(e.updated_at);
         }
         out.methods.push_back({"totp", "totp", "", e.totp->confirmed, at, due(at)});
     }
     if (!e.questions.empty()) {
-        const std::optional<std::chrono::system_clock::time_point> at = e.updated_at;
+        const std::optional<std::chrono::system_clock::time_point> at =
+            e.questions_confirmed_at.value_or(e.updated_at);
         out.methods.push_back({"questions", "questions", "", true, at, due(at)});
     }
     for (const auto k : sub->decision.allowed_methods) {
@@ -230,7 +198,7 @@ result<void> engine::enroll_contact(const request_context& ctx, std::string_view
     note.e.hint = *hint;
     const auto event = *kind == config::method::email ? policy::throttle_event::email_sent
                                                       : policy::throttle_event::sms_sent;
-    if (auto t = m.throttle(s, event, {sub->dn, ctx.client_ip, std::string(address), flow.id, ""},
+    if (auto t = m.throttle(s, event, {sub->dn, ctx.client_ip, std::string(address), flow.id},
                             true, note);
         !t) {
         return t.error();
@@ -285,7 +253,7 @@ result<void> engine::enroll_contact_verify(const request_context& ctx, std::stri
     }
     note.e.flow = flow.id;
     note.e.user_dn = sub->dn;
-    const policy::throttle_subject who{sub->dn, ctx.client_ip, std::string(address), flow.id, ""};
+    const policy::throttle_subject who{sub->dn, ctx.client_ip, std::string(address), flow.id};
     if (auto t = m.throttle(s, policy::throttle_event::validation_attempted, who, true, note); !t) {
         return t.error();
     }
@@ -418,7 +386,7 @@ result<void> engine::enroll_totp_verify(const request_context& ctx, std::string_
         m.record(note, "refused", "totp.not_pending");
         return failure(problem::totp_not_pending);
     }
-    const policy::throttle_subject who{sub->dn, ctx.client_ip, "", flow.id, ""};
+    const policy::throttle_subject who{sub->dn, ctx.client_ip, "", flow.id};
     if (auto t = m.throttle(s, policy::throttle_event::validation_attempted, who, true, note); !t) {
         return t.error();
     }
@@ -434,6 +402,7 @@ result<void> engine::enroll_totp_verify(const request_context& ctx, std::string_
         return failure(problem::proof_invalid);
     }
     e.totp->confirmed = true;
+    e.totp->confirmed_at = store::to_timestamp(m.now());
     if (enrolment.last_used_step) {
         e.totp->last_used_step = static_cast<std::int64_t>(*enrolment.last_used_step);
     }
@@ -530,6 +499,7 @@ result<void> engine::enroll_put_questions(const request_context& ctx, std::strin
     m.release_argon2_slot();
     auto e = sub->enrolment;
     e.questions = std::move(hashed);
+    e.questions_confirmed_at = store::to_timestamp(m.now());
     if (auto w = put(m, e); !w) {
         m.record(note, "error", "store.write");
         return w.error();

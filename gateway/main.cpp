@@ -8,6 +8,7 @@
 //   ssprd audit verify FILE                 check the audit trail's hash chain
 //   ssprd store rotate-key -c FILE          re-seal enrolments under the active key
 #include "audit/audit.hpp"
+#include "common/process.hpp"
 #include "config/check_config.hpp"
 #include "gateway/serve.hpp"
 #include "policy/breached.hpp"
@@ -103,6 +104,9 @@ int run_options(int argc, char** argv) {
 } // namespace
 
 int main(int argc, char** argv) {
+    // Once, before any library: a directory or mail server that vanishes mid-write must fail one
+    // operation, not end the daemon (libldap and libcurl leave SIGPIPE to the process).
+    sspr::common::ignore_sigpipe();
     const std::string_view command = argc > 1 ? argv[1] : "";
     if (command == "serve") {
         return run_with_config(argc - 1, argv + 1, true);

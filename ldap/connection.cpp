@@ -196,7 +196,7 @@ failure connection::fail(operation_kind op, int rc, std::string_view what) {
         broken_ = true;
     }
     return failure(classify(op, rc, text, std::nullopt),
-                   std::string(what) + ": " + describe(rc, text));
+                   std::string(what) + ": " + describe(rc, text), rc);
 }
 
 failure connection::refused(operation_kind op, const reply& r) {
@@ -208,7 +208,7 @@ failure connection::refused(operation_kind op, const reply& r) {
     if (is_transport_error(r.rc)) {
         broken_ = true;
     }
-    return failure(classify(op, r.rc, r.diagnostic, r.ppolicy_error), std::move(detail));
+    return failure(classify(op, r.rc, r.diagnostic, r.ppolicy_error), std::move(detail), r.rc);
 }
 
 result<message_ptr> connection::wait(operation_kind op, int msgid, int all) {

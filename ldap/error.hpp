@@ -75,9 +75,15 @@ inline boost::system::error_code make_error_code(error e) noexcept {
 struct failure {
     boost::system::error_code code;
     std::string diagnostic;
+    /// The LDAP result code the server (or libldap, when negative) gave; 0 when the failure did
+    /// not come from an LDAP result. For the few decisions that hinge on one (an attribute already
+    /// gone), so that no code ever reads the diagnostic text.
+    int ldap_result = 0;
 
     failure() = default;
     failure(error e, std::string diag = {}) : code(make_error_code(e)), diagnostic(std::move(diag)) {}
+    failure(error e, std::string diag, int rc)
+        : code(make_error_code(e)), diagnostic(std::move(diag)), ldap_result(rc) {}
 
     [[nodiscard]] bool is(error e) const noexcept { return code == make_error_code(e); }
 };

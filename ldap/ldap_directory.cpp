@@ -228,7 +228,7 @@ public:
             }
             auto done = c.modify(operation_kind::unlock, std::string(dn),
                                  {{LDAP_MOD_DELETE, "pwdAccountLockedTime", {}}}, {});
-            if (!done && done.error().diagnostic.find("rc=16 ") != std::string::npos) {
+            if (!done && done.error().ldap_result == LDAP_NO_SUCH_ATTRIBUTE) {
                 return {}; // unlocked meanwhile (noSuchAttribute)
             }
             return done;
@@ -571,16 +571,6 @@ private:
     std::atomic<ldap::dialect> dialect_{ldap::dialect::invalid};
 };
 
-void ignore_sigpipe() {
-    struct sigaction current {};
-    if (::sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
-        struct sigaction ignore {};
-        ignore.sa_handler = SIG_IGN;
-        ::sigemptyset(&ignore.sa_mask);
-        ::sigaction(SIGPIPE, &ignore, nullptr);
-    }
-}
-
 } // namespace
 
 std::unique_ptr<directory> make_directory(config cfg, std::shared_ptr<const common::clock> clock) {
@@ -627,9 +617,6 @@ std::unique_ptr<directory> make_directory(config cfg, std::shared_ptr<const comm
     if (cfg.openldap_reset == openldap_reset_mode::invalid) {
         throw std::invalid_argument("directory: OpenLDAP reset mode must be set");
     }
-    // libldap writes to sockets without MSG_NOSIGNAL: a server that went away would kill the whole
-    // process with SIGPIPE instead of giving us LDAP_SERVER_DOWN.
-    ignore_sigpipe();
     return std::make_unique<ldap_directory>(std::move(cfg), std::move(clock));
 }
 

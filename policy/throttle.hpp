@@ -145,7 +145,7 @@ struct throttle_subject {
     /// The region a phone number without country code is read in: config
     /// delivery.sms.default_region, the one delivery/ sends with, so that both see one number.
     /// Empty: only numbers in international form count (others are invalid_destination).
-    std::string phone_region;
+    std::string phone_region{};
 };
 
 /// An IP address in the form it is counted under by client_ip buckets: IPv4 dotted quad;

@@ -1,5 +1,7 @@
 #include "store/crypto.hpp"
 
+#include "common/secret_file.hpp"
+
 #include "common/random.hpp"
 
 #include <openssl/crypto.h>
@@ -32,18 +34,6 @@ struct md_ctx_freer {
     void operator()(EVP_MD_CTX* ctx) const noexcept { EVP_MD_CTX_free(ctx); }
 };
 using md_ctx_ptr = std::unique_ptr<EVP_MD_CTX, md_ctx_freer>;
-
-struct fd_closer {
-    explicit fd_closer(int f) noexcept : fd(f) {}
-    fd_closer(const fd_closer&) = delete;
-    fd_closer& operator=(const fd_closer&) = delete;
-    ~fd_closer() {
-        if (fd >= 0) {
-            ::close(fd);
-        }
-    }
-    int fd;
-};
 
 // Fetched once: an implicit fetch on every value would search the provider tables each time.
 const EVP_CIPHER* aes_gcm() {
@@ -170,46 +160,16 @@ key load_key_file(const std::string& path) {
     const auto fail = [&](const std::string& why) -> std::runtime_error {
         return std::runtime_error("encryption key file " + path + ": " + why);
     };
-    const fd_closer file{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
-    if (file.fd < 0) {
-        throw fail(std::strerror(errno));
-    }
-    struct stat st {};
-    if (::fstat(file.fd, &st) != 0) {
-        throw fail(std::strerror(errno));
-    }
-    if (!S_ISREG(st.st_mode)) {
-        throw fail("not a regular file");
-    }
-    if ((st.st_mode & 077U) != 0) {
-        throw fail("group or others may access it; make it readable by ssprd only (chmod 600)");
-    }
     // 66 = 64 hex digits and "\r\n"; anything longer is refused before it is read.
-    std::array<char, 67> buffer{};
-    std::size_t size = 0;
-    for (;;) {
-        const auto n = ::read(file.fd, buffer.data() + size, buffer.size() - size);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            OPENSSL_cleanse(buffer.data(), buffer.size());
-            throw fail(std::strerror(errno));
-        }
-        if (n == 0) {
-            break;
-        }
-        size += static_cast<std::size_t>(n);
-        if (size == buffer.size()) {
-            break;
-        }
+    auto file = common::read_secret_file(path, {66, true});
+    if (!file) {
+        throw fail(common::describe(file.error()));
     }
+    const std::string_view bytes = file->content.reveal();
+    const std::size_t size = bytes.size();
     std::array<std::byte, key_bytes> raw{};
-    const auto wipe = [&] {
-        OPENSSL_cleanse(buffer.data(), buffer.size());
-        OPENSSL_cleanse(raw.data(), raw.size());
-    };
-    std::string_view content(buffer.data(), size);
+    const auto wipe = [&] { OPENSSL_cleanse(raw.data(), raw.size()); };
+    std::string_view content = bytes;
     if (content.size() == key_bytes) {
         std::memcpy(raw.data(), content.data(), key_bytes);
     } else {

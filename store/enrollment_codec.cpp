@@ -86,6 +86,29 @@ private:
     std::string_view in_;
 };
 
+/// A confirmation time at the end of a plaintext: absent in rows written before it was kept, so
+/// a reader takes "no bytes left" as "not known" and older rows stay readable without a migration.
+void put_optional_time(std::string& out, const std::optional<timestamp>& t) {
+    out.push_back(t ? '\1' : '\0');
+    put_i64(out, t ? t->time_since_epoch().count() : 0);
+}
+
+bool read_optional_time(reader& r, std::optional<timestamp>& t) {
+    t.reset();
+    if (r.done()) {
+        return true;
+    }
+    unsigned char has_time = 0;
+    std::int64_t ms = 0;
+    if (!r.byte(has_time) || !r.i64(ms) || has_time > 1) {
+        return false;
+    }
+    if (has_time == 1) {
+        t = timestamp(std::chrono::milliseconds(ms));
+    }
+    return true;
+}
+
 } // namespace
 
 std::string encode_contacts(const std::vector<contact>& contacts) {
@@ -136,6 +159,7 @@ std::string encode_totp(const std::optional<totp_enrollment>& totp) {
     out.push_back('\1');
     put_string(out, totp->secret.reveal());
     out.push_back(totp->confirmed ? '\1' : '\0');
+    put_optional_time(out, totp->confirmed_at);
     return out;
 }
 
@@ -153,16 +177,20 @@ result<std::optional<totp_enrollment>> decode_totp(std::string_view plain) {
     }
     common::wiping_string secret;
     unsigned char confirmed = 0;
-    if (!r.string(secret.get()) || !r.byte(confirmed) || confirmed > 1 || !r.done()) {
+    std::optional<timestamp> confirmed_at;
+    if (!r.string(secret.get()) || !r.byte(confirmed) || confirmed > 1 ||
+        !read_optional_time(r, confirmed_at) || !r.done()) {
         return error::corrupt;
     }
     totp_enrollment t;
     t.secret = common::secret(std::move(secret.get()));
     t.confirmed = confirmed == 1;
+    t.confirmed_at = confirmed_at;
     return std::optional<totp_enrollment>(std::move(t));
 }
 
-std::string encode_questions(const std::vector<question_answer>& questions) {
+std::string encode_questions(const std::vector<question_answer>& questions,
+                             const std::optional<timestamp>& confirmed_at) {
     std::string out;
     out.push_back(layout_version);
     put_u32(out, static_cast<std::uint32_t>(questions.size()));
@@ -170,10 +198,12 @@ std::string encode_questions(const std::vector<question_answer>& questions) {
         put_string(out, q.id);
         put_string(out, q.answer_hash);
     }
+    put_optional_time(out, confirmed_at);
     return out;
 }
 
-result<std::vector<question_answer>> decode_questions(std::string_view plain) {
+result<std::vector<question_answer>> decode_questions(std::string_view plain,
+                                                     std::optional<timestamp>* confirmed_at) {
     reader r(plain);
     std::uint32_t count = 0;
     if (!r.version() || !r.u32(count) || count > max_items) {
@@ -188,8 +218,12 @@ result<std::vector<question_answer>> decode_questions(std::string_view plain) {
         }
         out.push_back(std::move(q));
     }
-    if (!r.done()) {
+    std::optional<timestamp> when;
+    if (!read_optional_time(r, when) || !r.done()) {
         return error::corrupt;
+    }
+    if (confirmed_at != nullptr) {
+        *confirmed_at = when;
     }
     return out;
 }
@@ -217,7 +251,7 @@ result<sealed_enrollment> seal_enrollment(const enrollment& e, std::uint64_t ver
     if (auto r = seal_one(encode_totp(e.totp), field_totp, row.totp); !r) {
         return r.error();
     }
-    if (auto r = seal_one(encode_questions(e.questions), field_questions, row.questions); !r) {
+    if (auto r = seal_one(encode_questions(e.questions, e.questions_confirmed_at), field_questions, row.questions); !r) {
         return r.error();
     }
     return row;
@@ -265,7 +299,7 @@ result<void> open_fields(const sealed_enrollment& row, std::string_view user_dn,
     if (!questions) {
         return questions.error();
     }
-    auto decoded_questions = decode_questions(questions->reveal());
+    auto decoded_questions = decode_questions(questions->reveal(), &out.questions_confirmed_at);
     if (!decoded_questions) {
         return decoded_questions.error();
     }

@@ -34,8 +34,12 @@ struct sealed_enrollment {
 [[nodiscard]] result<std::vector<contact>> decode_contacts(std::string_view plain);
 [[nodiscard]] std::string encode_totp(const std::optional<totp_enrollment>& totp);
 [[nodiscard]] result<std::optional<totp_enrollment>> decode_totp(std::string_view plain);
-[[nodiscard]] std::string encode_questions(const std::vector<question_answer>& questions);
-[[nodiscard]] result<std::vector<question_answer>> decode_questions(std::string_view plain);
+/// The answers, then when they were set (enrollment::questions_confirmed_at; a plaintext written
+/// before that was kept ends after the answers and decodes to nothing).
+[[nodiscard]] std::string encode_questions(const std::vector<question_answer>& questions,
+                                           const std::optional<timestamp>& confirmed_at = {});
+[[nodiscard]] result<std::vector<question_answer>>
+decode_questions(std::string_view plain, std::optional<timestamp>* confirmed_at = nullptr);
 
 /// Serialises and seals the four fields for version `version` of the row under the active key;
 /// plaintext buffers are wiped.

@@ -86,12 +86,16 @@ struct flow_record {
 
 // ---- one-time codes ----------------------------------------------------------------------------
 
-/// The code sent for one method of one flow. Only hashes are kept (made by challenge/).
+/// The code sent for one method of one flow. Only keyed hashes are kept, made by challenge/ and
+/// written as hex by flows/ (flows/adapters.hpp to_store/from_store): the store never interprets
+/// them. For the security questions flows/ keeps the ids drawn for the flow here instead.
 struct code_record {
     std::string flow_id;
     config::method method = config::method::invalid;
-    /// Hash of the destination the code was sent to, so a code only proves that address.
+    /// HMAC of user + flow + method + destination (challenge::code_binding): a code proves only
+    /// what it was sent for, to whom and where.
     std::string binding_hash;
+    /// HMAC of the code itself, keyed and covering the binding too.
     std::string code_hash;
     timestamp expires_at{};
     unsigned tries_left = 0;
@@ -102,7 +106,7 @@ struct code_record {
 struct contact {
     std::string address; // e-mail address or phone number as the user confirmed it
     /// When the user last proved they receive messages there; nothing = never confirmed.
-    std::optional<timestamp> confirmed_at;
+    std::optional<timestamp> confirmed_at{};
 
     friend bool operator==(const contact&, const contact&) = default;
 };
@@ -114,6 +118,8 @@ struct totp_enrollment {
     std::int64_t last_used_step = -1;
     /// The user proved the authenticator works by entering a code after scanning it.
     bool confirmed = false;
+    /// When that happened (for re-confirmation); nothing for rows written before it was kept.
+    std::optional<timestamp> confirmed_at{};
 };
 
 struct question_answer {
@@ -129,6 +135,9 @@ struct enrollment {
     std::vector<contact> phones;
     std::optional<totp_enrollment> totp;
     std::vector<question_answer> questions;
+    /// When the answers were last set (for re-confirmation); nothing for rows written before it
+    /// was kept.
+    std::optional<timestamp> questions_confirmed_at;
     /// Set by the store: 1 on creation, +1 on every successful put; put_enrollment compares it.
     std::uint64_t version = 0;
     /// Set by the store: when the last put happened (the `now` passed to put_enrollment).

@@ -342,6 +342,22 @@ TEMPLATE_TEST_CASE("store: an enrolment reads back field for field", "[store]", 
                                 {"birth-city", "$argon2id$v=19$m=65536,t=3,p=1$c2FsdDI$aGFzaDI"}});
     CHECK(read.version == 1);
     CHECK(read.updated_at == t0 + 1h);
+    CHECK_FALSE(read.totp->confirmed_at.has_value());
+    CHECK_FALSE(read.questions_confirmed_at.has_value());
+}
+
+TEMPLATE_TEST_CASE("store: the TOTP's and the answers' confirmation times read back",
+                   "[store]", STORE_BACKENDS) {
+    TestType backend;
+    auto store = backend.open();
+    auto e = sample_enrollment("uid=bob,ou=people,dc=example,dc=org");
+    e.totp->confirmed_at = t0 - 5h;
+    e.questions_confirmed_at = t0 - 7h;
+    ok(store->put_enrollment(e, t0));
+    const auto read = ok(store->get_enrollment("uid=bob,ou=people,dc=example,dc=org"));
+    REQUIRE(read.totp.has_value());
+    CHECK(read.totp->confirmed_at == std::optional<timestamp>(t0 - 5h));
+    CHECK(read.questions_confirmed_at == std::optional<timestamp>(t0 - 7h));
 }
 
 TEMPLATE_TEST_CASE("store: an empty enrolment (no methods yet) reads back empty", "[store]",

@@ -47,19 +47,44 @@ TEST_CASE("enrollment codec: TOTP keeps secret and confirmed flag; absent is one
     t.confirmed = true;
     t.last_used_step = 99; // kept in a column of its own, not here
     const auto plain = encode_totp(t);
-    CHECK(plain == bytes({1, 1, 0, 0, 0, 3, 'k', 0, 'y', 1}));
+    // ... then the confirmation time: none (0) and eight zero bytes.
+    CHECK(plain == bytes({1, 1, 0, 0, 0, 3, 'k', 0, 'y', 1, 0, 0, 0, 0, 0, 0, 0, 0, 0}));
     const auto back = decode_totp(plain).value();
     REQUIRE(back.has_value());
     CHECK(back->secret.reveal() == std::string_view("k\0y", 3));
     CHECK(back->confirmed);
     CHECK(back->last_used_step == -1);
     CHECK_FALSE(decode_totp(bytes({1, 0})).value().has_value());
+    // Written before confirmation times were kept: no trailing time, read as "not known".
+    CHECK_FALSE(back->confirmed_at.has_value());
+    CHECK_FALSE(decode_totp(bytes({1, 1, 0, 0, 0, 3, 'k', 0, 'y', 1})).value()->confirmed_at);
+}
+
+TEST_CASE("enrollment codec: the TOTP's and the answers' confirmation times round-trip",
+          "[store]") {
+    totp_enrollment t;
+    t.secret = sspr::common::secret(std::string("key"));
+    t.confirmed = true;
+    t.confirmed_at = at_1000ms;
+    const auto back = decode_totp(encode_totp(t)).value();
+    REQUIRE(back.has_value());
+    CHECK(back->confirmed_at == std::optional<timestamp>(at_1000ms));
+    const std::vector<question_answer> q{{"pet", "$h"}};
+    std::optional<timestamp> when;
+    CHECK(decode_questions(encode_questions(q, at_1000ms), &when).value() == q);
+    CHECK(when == std::optional<timestamp>(at_1000ms));
+    CHECK(decode_questions(encode_questions(q), &when).value() == q);
+    CHECK_FALSE(when.has_value());
+    // A time cut short is damage, not an older row.
+    const auto cut = encode_totp(t);
+    CHECK(decode_totp(cut.substr(0, cut.size() - 3)).error() == error::corrupt);
 }
 
 TEST_CASE("enrollment codec: questions are id and hash pairs", "[store]") {
     const std::vector<question_answer> q{{"pet", "$h"}};
     const auto plain = encode_questions(q);
-    CHECK(plain == bytes({1, 0, 0, 0, 1, 0, 0, 0, 3, 'p', 'e', 't', 0, 0, 0, 2, '$', 'h'}));
+    CHECK(plain == bytes({1, 0, 0, 0, 1, 0, 0, 0, 3, 'p', 'e', 't', 0, 0, 0, 2, '$', 'h', 0, 0, 0,
+                          0, 0, 0, 0, 0, 0}));
     CHECK(decode_questions(plain).value() == q);
 }
 

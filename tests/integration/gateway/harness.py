@@ -483,6 +483,8 @@ def make_config(env, *, directory, port, tls_cert, tls_key, store_key, hmac_key,
             "flow_starts_per_ip": {"key": "client_ip", "limit": 100000, "window": "10m",
                                    "block": "30m"},
             "flow_starts_per_user": {"key": "user", "limit": 100, "window": "1m", "block": "1m"},
+            "flow_starts_per_net": {"key": "client_net", "limit": 100000, "window": "10m",
+                                    "block": "30m"},
         },
         "notifications": {
             "on_reset": True,
@@ -807,9 +809,8 @@ class Client:
             break
         resp = Response(method, path, body if raw is None else raw, r.status, r.reason,
                         r.headers, payload, elapsed)
-        # Problem bodies carry a "code" too: the problem's stable name, not a secret.
-        if (resp.content_type.endswith("json") and payload and
-                not resp.content_type.startswith("application/problem")):
+        # Problem bodies carry a "code" too, but that one is the problem's name, not a secret.
+        if resp.content_type == "application/json" and payload:
             try:
                 SECRETS.add_from_json(resp.json(), f"{method} {path} response")
             except ValueError:

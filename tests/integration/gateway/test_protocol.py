@@ -133,7 +133,8 @@ class ProtocolTest(harness.GatewayTestCase):
 
     def test_invalid_request(self):
         for raw in ('{"username": ', '{"username": 5}', "{}", "[]", '"t01"',
-                    b'{"username": "\xff\xfe"}'):
+                    b'{"username": "\xff\xfe"}',
+                    '{"username": "t01", "usernmae": "t01"}'):  # unknown fields are refused
             r = self.api.request("POST", "/api/v1/reset/start", raw=raw)
             self.check_problem(r, 400, "invalid_request")
         r = self.api.post("/api/v1/reset/verify", {"flow": "x" * 22, "method": "email-0"})

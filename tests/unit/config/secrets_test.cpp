@@ -67,6 +67,12 @@ struct temp_dir {
         REQUIRE(::chmod(p.c_str(), static_cast<mode_t>(mode)) == 0);
         return p.string();
     }
+    /// A symbolic link `name` to `target`.
+    std::string link(const std::string& name, const std::string& target) const {
+        const auto p = path / name;
+        std::filesystem::create_symlink(target, p);
+        return p.string();
+    }
 };
 
 } // namespace
@@ -409,7 +415,9 @@ TEST_CASE("secrets: the real file access reads files and checks their permission
                  {(dir.path / "absent.pw").string(), "No such file or directory"},
                  {dir.path.string(), "not a regular file"},
                  {dir.write("big.pw", std::string(70000, 'x'), 0600),
-                  "larger than 64 KiB, so not a secret file"}}) {
+                  "larger than any secret or key ssprd reads, so not the right file"},
+                 {dir.link("link.pw", dir.write("target.pw", "pw", 0600)),
+                  "is a symbolic link; name the file itself"}}) {
             const auto r = load_file(dir.write("ssprd.yaml", yaml_with(file), 0640));
             const auto e = errors_at(r, "directory.bind_password_file");
             INFO(file);

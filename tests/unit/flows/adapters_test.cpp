@@ -59,8 +59,14 @@ TEST_CASE("flows adapters: only confirmed methods count, each kind once, latest 
     m = flows::enrolled_methods(e, 2);
     REQUIRE(m.size() == 3);
     CHECK(m[1].kind == config::method::totp);
+    CHECK(m[1].last_confirmed == e.updated_at); // no time of its own: the row's last change
     CHECK(m[2].kind == config::method::questions);
     CHECK(m[2].last_confirmed == e.updated_at);
+    e.totp->confirmed_at = t0 + hours(2);
+    e.questions_confirmed_at = t0 + hours(3);
+    m = flows::enrolled_methods(e, 2);
+    CHECK(m[1].last_confirmed == t0 + hours(2));
+    CHECK(m[2].last_confirmed == t0 + hours(3));
 
     ldap::user_entry u;
     u.dn = e.user_dn;

@@ -11,6 +11,8 @@
 
 #include <unistd.h>
 
+#include <csignal>
+
 #include <cstdio>
 #include <memory>
 #include <stdexcept>
@@ -52,6 +54,19 @@ TEST_CASE("make_directory: a valid configuration is accepted without connecting"
     REQUIRE(dir != nullptr);
     // A configured dialect is known at once; nothing had to be asked of a server.
     CHECK(dir->dialect() == sspr::ldap::dialect::openldap);
+}
+
+TEST_CASE("make_directory: the factory leaves the process's SIGPIPE disposition alone", "[ldap]") {
+    struct sigaction saved {};
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    ::sigemptyset(&dfl.sa_mask);
+    REQUIRE(::sigaction(SIGPIPE, &dfl, &saved) == 0);
+    auto dir = make_directory(valid_config(), test_clock());
+    struct sigaction now {};
+    REQUIRE(::sigaction(SIGPIPE, &saved, &now) == 0); // restore what the test main set
+    CHECK(now.sa_handler == SIG_DFL); // main() decides, once (common::ignore_sigpipe)
+    CHECK(dir != nullptr);
 }
 
 TEST_CASE("make_directory: the dialect is known at once when configured, unknown when detected",
