@@ -8,7 +8,8 @@ finding or a clang-tidy that did not finish (a crash is a failure, not a pass).
 Results are cached by what decides them: the clang-tidy version, .clang-tidy, the compile command
 and the unit's preprocessed text (g++ -E, so every header it includes), with the checkout and build
 paths taken out, so that an unchanged unit is not checked again in another checkout either (CI's
-fresh clone). Only clean exits are cached. SSPR_LINT_CACHE=0 turns the cache off.
+fresh clone). Only clean exits of units that did not change meanwhile are cached.
+SSPR_LINT_CACHE=0 turns the cache off.
 """
 
 import argparse
@@ -132,7 +133,8 @@ def check(unit, entry, clang_tidy, build, cache):
         # A crash prints its stack to stderr; its last lines say where.
         tail = "\n".join(p.stderr.strip().splitlines()[-5:])
         return p.stdout, f"{unit}: clang-tidy exited {p.returncode}\n{tail}", False
-    if key:
+    # Not cached if the unit or a header changed while it was checked (an edit, a git checkout).
+    if key and cache.key(entry, args) == key:
         cache.put(key, p.stdout)
     return p.stdout, None, False
 
