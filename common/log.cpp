@@ -146,7 +146,8 @@ void log(log_level level, std::string_view message, std::initializer_list<log_fi
     }
     line += '\n';
     const std::lock_guard lock(g_write_mutex);
-    std::fwrite(line.data(), 1, line.size(), stderr);
+    // A log line that stderr refuses has nowhere else to go.
+    (void)std::fwrite(line.data(), 1, line.size(), stderr);
 }
 
 } // namespace sspr::common

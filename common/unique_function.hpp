@@ -47,7 +47,8 @@ private:
         virtual R call(Args&&... args) = 0;
     };
     template <class F> struct holder final : base {
-        template <class G> explicit holder(G&& g) : f(std::forward<G>(g)) {}
+        explicit holder(const F& g) : f(g) {}
+        explicit holder(F&& g) : f(std::move(g)) {}
         R call(Args&&... args) override { return std::invoke(f, std::forward<Args>(args)...); }
         F f;
     };

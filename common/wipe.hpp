@@ -14,8 +14,10 @@ namespace sspr::common {
 /// Overwrites every byte `s` owns (its whole capacity, not only its size, so the inline buffer of
 /// a moved-from or shortened string is covered) and leaves it empty. Never allocates.
 inline void wipe_string(std::string& s) noexcept {
+    // clear() first: a moved-from string is valid but unspecified, an empty one keeps its buffer.
     // resize() up to the capacity cannot allocate, and makes the bytes past size() part of the
     // string, so they may be written without reaching outside what the standard lets us touch.
+    s.clear();
     s.resize(s.capacity());
     OPENSSL_cleanse(s.data(), s.size());
     s.clear();

@@ -41,7 +41,7 @@ struct server_config {
     /// Other origins (intranet pages) allowed to post forms and call the API (CORS).
     std::vector<std::string> allowed_origins;
     seconds request_timeout{30};
-    std::size_t max_body_bytes = 64 * 1024;
+    std::size_t max_body_bytes = std::size_t{64} * 1024;
     /// Threads running the connections (TLS, parsing); 0 = one per core.
     unsigned io_threads = 0;
     /// Threads for the blocking work of requests (directory, store, argon2id).

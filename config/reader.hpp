@@ -446,7 +446,7 @@ public:
                                common::secret T::*secret_member, secret_format format,
                                std::string description, bool is_required) {
         key_spec spec = path_reader{}.describe();
-        spec.name = name;
+        spec.name = std::move(name);
         spec.required = is_required;
         spec.secret_file = true;
         spec.description = std::move(description);
@@ -469,7 +469,7 @@ public:
     object_schema& key_file(std::string name, std::string T::*path_member, secret_format format,
                             std::string description, bool is_required) {
         key_spec spec = path_reader{}.describe();
-        spec.name = name;
+        spec.name = std::move(name);
         spec.required = is_required;
         spec.secret_file = true;
         spec.description = std::move(description);
@@ -495,7 +495,7 @@ public:
     /// Keys named freely within `regex` (anchored): each is read by `reader` into a fresh V and
     /// handed to `add(obj, name, value)`. `what` describes the names for messages.
     template <class V, class Reader, class Add>
-    object_schema& pattern_key(std::string regex, std::string what, Reader reader, Add add,
+    object_schema& pattern_key(const std::string& regex, std::string what, Reader reader, Add add,
                                std::string description) {
         key_spec spec = reader.describe();
         spec.name = regex;

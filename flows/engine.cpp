@@ -638,7 +638,7 @@ void engine::impl::send_code(const snapshot& s, const subject& sub, const offer&
     e.step = "delivery.code";
     e.method = std::string(method_name(o.kind));
     e.hint = o.hint;
-    auto queued = d.sender->async_send(std::move(msg), [audit, e](delivery::result<void> r) mutable {
+    auto queued = d.sender->async_send(std::move(msg), [audit, e](const delivery::result<void>& r) mutable {
         if (!audit) {
             return;
         }
@@ -669,7 +669,7 @@ void engine::impl::notify(const snapshot& s, const subject& sub, delivery::messa
         msg.params.helpdesk =
             s.cfg->ui.helpdesk_url.empty() ? s.cfg->ui.helpdesk_email : s.cfg->ui.helpdesk_url;
         msg.params.when = now();
-        auto queued = d.sender->async_send(std::move(msg), [](delivery::result<void>) {});
+        auto queued = d.sender->async_send(std::move(msg), [](const delivery::result<void>&) {});
         if (!queued) {
             common::log(common::log_level::warning, "flows: notice not queued",
                         {{"kind", delivery::to_string(k)}, {"error", queued.error().code.message()}});

@@ -318,7 +318,7 @@ result<void> engine::enroll_contact_verify(const request_context& ctx, std::stri
             msg.params.display_name = told.user ? told.user->display_name : "";
             msg.params.contact = masked ? *masked : "";
             msg.params.helpdesk = s.cfg->ui.helpdesk_url;
-            (void)m.d.sender->async_send(std::move(msg), [](delivery::result<void>) {});
+            (void)m.d.sender->async_send(std::move(msg), [](const delivery::result<void>&) {});
         }
     }
     m.record(note, "ok", added ? "contact.added" : "contact.reconfirmed");

@@ -7,15 +7,25 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cmath>
 #include <fstream>
 #include <iterator>
 #include <optional>
 #include <set>
+#include <string>
+#include <string_view>
 
 namespace sspr::gateway {
 namespace {
 
-constexpr std::uintmax_t max_catalogue_bytes = 1024 * 1024;
+constexpr std::uintmax_t max_catalogue_bytes = std::uintmax_t{1024} * 1024;
+
+/// One string from its parts, without a temporary per `+`.
+template <class... Parts> std::string concat(const Parts&... parts) {
+    std::string out;
+    (out.append(std::string_view(parts)), ...);
+    return out;
+}
 
 bool is_name_char(char c) {
     return std::islower(static_cast<unsigned char>(c)) != 0 ||
@@ -73,7 +83,7 @@ std::optional<int> parse_qvalue(std::string_view v) {
     if (ec != std::errc{} || end != v.data() + v.size() || q < 0.0 || q > 1.0) {
         return std::nullopt;
     }
-    return static_cast<int>(q * 1000.0 + 0.5);
+    return static_cast<int>(std::lround(q * 1000.0));
 }
 
 /// RFC 4647 lookup of one range against one available tag: equal, or the range is more specific
@@ -169,18 +179,19 @@ i18n i18n::parse(std::span<const document> documents) {
         for (const auto& [key, text] : reference) {
             const auto it = other.find(key);
             if (it == other.end()) {
-                throw catalogue_error("message catalogue: \"" + key + "\" is in " + first +
-                                      " but missing in " + language);
+                throw catalogue_error(concat("message catalogue: \"", key, "\" is in ", first,
+                                             " but missing in ", language));
             }
             if (placeholders(text) != placeholders(it->second)) {
-                throw catalogue_error("message catalogue: \"" + key + "\" names other {figures} in " +
-                                      language + " than in " + first);
+                throw catalogue_error(concat("message catalogue: \"", key,
+                                             "\" names other {figures} in ", language, " than in ",
+                                             first));
             }
         }
         for (const auto& entry : other) {
             if (reference.count(entry.first) == 0) {
-                throw catalogue_error("message catalogue: \"" + entry.first + "\" is in " +
-                                      language + " but missing in " + first);
+                throw catalogue_error(concat("message catalogue: \"", entry.first, "\" is in ",
+                                             language, " but missing in ", first));
             }
         }
     }

@@ -646,7 +646,8 @@ server::server(server_options options) : impl_(std::make_unique<impl>(std::move(
     }
 }
 
-server::~server() {
+// What could escape is bad_alloc or a failed thread join, and std::terminate answers both.
+server::~server() { // NOLINT(bugprone-exception-escape)
     shutdown(std::chrono::milliseconds(0));
     impl_->acceptors.clear();
     // Destroys the connections still open (their handlers are pending in the context) while

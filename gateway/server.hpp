@@ -45,8 +45,8 @@ struct server_limits {
     std::chrono::milliseconds idle_timeout{60000};
     /// A whole request (from its first byte to its last), and each response write.
     std::chrono::milliseconds request_timeout{30000};
-    std::size_t header_limit = 8 * 1024;
-    std::size_t max_body_bytes = 64 * 1024;
+    std::size_t header_limit = std::size_t{8} * 1024;
+    std::size_t max_body_bytes = std::size_t{64} * 1024;
     /// Requests read ahead on one connection while earlier ones are still being answered.
     std::size_t max_pipelined = 4;
 };
@@ -126,7 +126,7 @@ public:
     /// std::runtime_error naming the file or address that failed (a start-up error).
     explicit server(server_options options);
     /// shutdown() with no grace if it was not called.
-    ~server();
+    ~server(); // NOLINT(bugprone-exception-escape): see server.cpp
     server(const server&) = delete;
     server& operator=(const server&) = delete;
 

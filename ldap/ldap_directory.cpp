@@ -469,7 +469,11 @@ private:
             std::string filter = "(|";
             for (const auto& member : frontier) {
                 const std::string v = escape_filter_value(member);
-                filter += "(member=" + v + ")(uniqueMember=" + v + ")";
+                filter += "(member=";
+                filter += v;
+                filter += ")(uniqueMember=";
+                filter += v;
+                filter += ')';
             }
             filter += ")";
             auto found = c.search(operation_kind::search, group_base(), LDAP_SCOPE_SUBTREE, filter,
