@@ -3,12 +3,12 @@
 // library's blocking, one-operation-per-connection design costs next to what the server and the
 // wire allow. Reads the OpenLDAP endpoint from the test environment (SSPR_TESTENV_FILE); run it
 // through bench/run-directory-bench, which starts and stops that environment. See bench/README.md.
+#include "bench/support/cpu.hpp"
+#include "bench/support/raw_ldap.hpp"
 #include "common/clock.hpp"
 #include "common/process.hpp"
 #include "ldap/config.hpp"
 #include "ldap/directory.hpp"
-#include "bench/support/cpu.hpp"
-#include "bench/support/raw_ldap.hpp"
 #include "ldap/ldap_directory.hpp"
 #include "tests/integration/testenv.hpp"
 
@@ -42,14 +42,14 @@ using namespace std::chrono_literals;
 namespace {
 
 using steady = std::chrono::steady_clock;
+using sspr::bench::as_berval;
+using sspr::bench::buffered;
 using sspr::bench::cpu_meter;
 using sspr::bench::cpu_sample;
+using sspr::bench::expect_success;
 using sspr::bench::fixed;
 using sspr::bench::raw_connection;
 using sspr::bench::raw_fail;
-using sspr::bench::as_berval;
-using sspr::bench::buffered;
-using sspr::bench::expect_success;
 using sspr::bench::values_ptr;
 
 struct settings {
@@ -307,9 +307,10 @@ public:
 
 private:
     raw_connection connect(bool as_service) {
-        return sspr::bench::connect_raw(
-            ep_.uri, ep_.ca_file, as_service ? std::optional<std::string>(ep_.bind_dn) : std::nullopt,
-            ep_.bind_password.reveal());
+        return sspr::bench::connect_raw(ep_.uri, ep_.ca_file,
+                                        as_service ? std::optional<std::string>(ep_.bind_dn)
+                                                   : std::nullopt,
+                                        ep_.bind_password.reveal());
     }
 
     void start_resets() {

@@ -81,8 +81,8 @@ constexpr double max_quiet_other_cores = 0.25;
 // OpenLDAP ppolicy's administrative lock, which the library refuses to reset.
 constexpr std::string_view admin_lock = "000001010000Z";
 // What ldap/ldap_directory.cpp asks for with the default mail_attributes and mobile_attributes.
-const std::vector<std::string> user_attributes{"pwdAccountLockedTime", "pwdReset", "uid",
-                                               "displayName", "cn", "mail", "mobile"};
+const std::vector<std::string> user_attributes{
+    "pwdAccountLockedTime", "pwdReset", "uid", "displayName", "cn", "mail", "mobile"};
 const std::vector<std::string> state_attributes{"pwdAccountLockedTime", "pwdReset"};
 constexpr int max_groups = 1000; // directory.max_groups' default: the group search's size limit
 
@@ -114,12 +114,12 @@ struct settings {
     std::chrono::milliseconds gateway_duration{30000};
     std::chrono::milliseconds gateway_warmup{500};
     std::chrono::milliseconds floored_warmup{2000}; // a floored flow alone takes 0.55 s
-    std::size_t floored_users = 800; // the last ones: for the run with the floor
+    std::size_t floored_users = 800;                // the last ones: for the run with the floor
     std::chrono::milliseconds floored_duration{10000};
     std::chrono::milliseconds raw_duration{5000};
     std::chrono::milliseconds raw_warmup{1000};
     std::size_t raw_rounds = 2;
-    std::chrono::milliseconds idle{2000}; // before the idle RSS is read
+    std::chrono::milliseconds idle{2000};  // before the idle RSS is read
     std::chrono::seconds http_timeout{30}; // per blocking read or write on a gateway connection
     // --raw-only: the raw rounds alone (no gateway needed; to profile that side), no ratio.
     bool raw_only = false;
@@ -162,7 +162,9 @@ struct time_window {
     }
 };
 
-double ms(steady::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+double ms(steady::duration d) {
+    return std::chrono::duration<double, std::milli>(d).count();
+}
 
 /// Latencies in milliseconds; percentiles by nearest rank.
 class latencies {
@@ -177,8 +179,8 @@ public:
             return 0.0;
         }
         std::sort(values_.begin(), values_.end());
-        const auto rank = static_cast<std::size_t>(
-            std::ceil(p / 100.0 * static_cast<double>(values_.size())));
+        const auto rank =
+            static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(values_.size())));
         return values_[std::clamp<std::size_t>(rank, 1, values_.size()) - 1];
     }
     [[nodiscard]] double mean() const {
@@ -302,8 +304,7 @@ public:
 
     /// POST `target` with a JSON body; throws on a transport failure. The answer's status is the
     /// caller's to check.
-    reply post(const std::string& target, const json::value& body,
-               const std::string& bearer = {}) {
+    reply post(const std::string& target, const json::value& body, const std::string& bearer = {}) {
         for (int attempt = 0;; ++attempt) {
             try {
                 return send(target, body, bearer);
@@ -477,8 +478,8 @@ std::vector<enrolled_user> enrol(const settings& s, ssl::context& tls,
                 throw std::runtime_error("gateway: otpauth URI without a secret for " + u.login);
             }
             const auto end = uri.find('&', at);
-            auto key = sspr::challenge::base32_decode(
-                std::string_view(uri).substr(at + 7, end == std::string::npos ? end : end - at - 7));
+            auto key = sspr::challenge::base32_decode(std::string_view(uri).substr(
+                at + 7, end == std::string::npos ? end : end - at - 7));
             if (!key) {
                 throw std::runtime_error("gateway: otpauth secret is not base32 for " + u.login);
             }
@@ -497,8 +498,8 @@ std::vector<enrolled_user> enrol(const settings& s, ssl::context& tls,
 
 /// What one gateway worker saw.
 struct gateway_tally {
-    std::uint64_t flows = 0;          // completed inside the measured window
-    std::uint64_t all_flows = 0;      // completed at all (for the operation counts)
+    std::uint64_t flows = 0;     // completed inside the measured window
+    std::uint64_t all_flows = 0; // completed at all (for the operation counts)
     latencies start, verify, complete, flow;
 };
 
@@ -577,7 +578,8 @@ gateway_result run_gateway(const settings& s, ssl::context& tls,
                 refused("reset start " + u.login + " offers no totp", started);
             }
             const auto now_step = sspr::challenge::totp_step(system_clock::now(), params.period);
-            const auto code = sspr::challenge::totp_at(u.key, std::max(now_step, u.step + 1), params);
+            const auto code =
+                sspr::challenge::totp_at(u.key, std::max(now_step, u.step + 1), params);
             const reply verified = client.post(
                 "/api/v1/reset/verify",
                 json::object{{"flow", flow}, {"method", "totp"}, {"code", code.reveal()}});
@@ -589,10 +591,11 @@ gateway_result run_gateway(const settings& s, ssl::context& tls,
             if (passed == nullptr || required == nullptr || *passed != *required) {
                 refused("reset verify " + u.login + " left gates open", verified);
             }
-            const reply completed = client.post(
-                "/api/v1/reset/complete",
-                json::object{{"flow", flow}, {"new_password", passwords.next('G')}});
-            if (completed.status != 200 || text_field(completed.body, "result", "complete") != "changed") {
+            const reply completed =
+                client.post("/api/v1/reset/complete",
+                            json::object{{"flow", flow}, {"new_password", passwords.next('G')}});
+            if (completed.status != 200 ||
+                text_field(completed.body, "result", "complete") != "changed") {
                 refused("reset complete " + u.login, completed);
             }
             const auto t1 = steady::now();
@@ -681,9 +684,7 @@ struct raw_result {
     latencies flow, modify_bind;
     op_counts ops;
 
-    [[nodiscard]] double rate() const {
-        return static_cast<double>(flows) / window.seconds();
-    }
+    [[nodiscard]] double rate() const { return static_cast<double>(flows) / window.seconds(); }
 };
 
 /// One thread, `connections` service connections carrying any number of operations at once
@@ -768,9 +769,8 @@ public:
             for (std::size_t i = 0; i < fds.size(); ++i) {
                 raw_connection& c = *polled[i];
                 if ((fds[i].revents != 0 || sspr::bench::buffered(c)) &&
-                    sspr::bench::drain(c, [&](std::size_t f, LDAPMessage* msg) {
-                        on_answer(c, f, msg);
-                    }) > 0) {
+                    sspr::bench::drain(
+                        c, [&](std::size_t f, LDAPMessage* msg) { on_answer(c, f, msg); }) > 0) {
                     last_progress = steady::now();
                 }
             }
@@ -826,9 +826,9 @@ private:
         attrs.push_back(nullptr);
         timeval limit{10, 0};
         int msgid = 0;
-        if (const int rc = ldap_search_ext(c.ld.get(), base.c_str(), scope, filter.c_str(),
-                                           attrs.data(), 0, nullptr, nullptr, &limit, size_limit,
-                                           &msgid);
+        if (const int rc =
+                ldap_search_ext(c.ld.get(), base.c_str(), scope, filter.c_str(), attrs.data(), 0,
+                                nullptr, nullptr, &limit, size_limit, &msgid);
             rc != LDAP_SUCCESS) {
             sspr::bench::raw_fail(c.ld.get(), rc, "search " + base);
         }
@@ -884,7 +884,8 @@ private:
         sspr::bench::expect_success(c, msg, "group search for " + dn);
         if (ldap_count_entries(c.ld.get(), msg) != 0) {
             // One more search per depth level would follow; the bench users are in no group.
-            throw std::runtime_error("raw_libldap: " + dn + " is in a group; bench users must not be");
+            throw std::runtime_error("raw_libldap: " + dn +
+                                     " is in a group; bench users must not be");
         }
     }
 
@@ -972,16 +973,17 @@ private:
     std::vector<raw_connection> binders_;
     std::vector<virtual_flow> flows_;
     double paced_rate_;
-    std::deque<std::size_t> idle_; // slots with no flow
+    std::deque<std::size_t> idle_;  // slots with no flow
     steady::time_point next_begin_; // paced: when the next flow may begin
     std::deque<std::size_t> bind_queue_;
     std::vector<std::size_t> free_binders_;
     std::size_t next_user_ = 0;
-    std::size_t busy_ = 0;           // flows with an operation outstanding or queued
-    raw_result* result_ = nullptr;   // the run in progress
+    std::size_t busy_ = 0;         // flows with an operation outstanding or queued
+    raw_result* result_ = nullptr; // the run in progress
 };
 
-// --- set-up and report ----------------------------------------------------------------------------
+// --- set-up and report
+// ----------------------------------------------------------------------------
 
 std::string read_secret_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
@@ -1043,8 +1045,8 @@ void use_floored_config(const settings& s, ssl::context& tls) {
         throw std::runtime_error("cannot move " + s.floored_config + " onto " + s.config);
     }
     if (::kill(static_cast<pid_t>(s.ssprd_pid), SIGHUP) != 0) {
-        throw std::runtime_error("cannot send SIGHUP to ssprd (pid " +
-                                 std::to_string(s.ssprd_pid) + ")");
+        throw std::runtime_error("cannot send SIGHUP to ssprd (pid " + std::to_string(s.ssprd_pid) +
+                                 ")");
     }
     const auto deadline = steady::now() + 10s;
     while (probe_start(s, tls) < 100ms) {
@@ -1205,9 +1207,8 @@ int main(int argc, char** argv) {
         ssl::context tls = client_tls(s);
         const auto rss_started = rss_sample::of(s.ssprd_pid);
 
-        std::cout << "gateway: https://" << s.host << ":" << s.port << " (ssprd pid "
-                  << s.ssprd_pid << "); slapd: " << s.ldap_uri << " (pid " << s.slapd_pid
-                  << ")\n"
+        std::cout << "gateway: https://" << s.host << ":" << s.port << " (ssprd pid " << s.ssprd_pid
+                  << "); slapd: " << s.ldap_uri << " (pid " << s.slapd_pid << ")\n"
                   << "config: " << s.concurrency << " flows in flight on both sides; gateway "
                   << s.concurrency << " threads with a keep-alive connection each; raw_libldap 1 "
                   << "thread, " << s.connections << " service + " << s.connections
@@ -1223,15 +1224,15 @@ int main(int argc, char** argv) {
         const op_counts enrol_ops = count_ops(s.slapd_log, mark, log_mark(s));
         std::cout << "enrol: " << users.size() << " users with TOTP in " << fixed(enrol_s, 1)
                   << " s (" << fixed(static_cast<double>(users.size()) / enrol_s, 1)
-                  << "/s, response_floor 0ms); slapd ops/user: "
-                  << enrol_ops.per(users.size()) << "\n"
+                  << "/s, response_floor 0ms); slapd ops/user: " << enrol_ops.per(users.size())
+                  << "\n"
                   << std::flush;
 
         std::this_thread::sleep_for(s.idle);
         const auto rss_idle = rss_sample::of(s.ssprd_pid);
         std::cout << "ssprd VmRSS: " << rss_started.text() << " after start, " << rss_idle.text()
-                  << " after enrolment and " << fixed(std::chrono::duration<double>(s.idle).count(), 0)
-                  << " s idle\n"
+                  << " after enrolment and "
+                  << fixed(std::chrono::duration<double>(s.idle).count(), 0) << " s idle\n"
                   << std::flush;
 
         double busiest = 0.0;
@@ -1269,8 +1270,8 @@ int main(int argc, char** argv) {
         auto gateway_run = [&](const char* name, std::size_t first, std::size_t last,
                                std::chrono::milliseconds warmup,
                                std::chrono::milliseconds duration) {
-            gateway_result g = run_gateway(s, tls, users, first, last, warmup, duration, params,
-                                           passwords, meter);
+            gateway_result g =
+                run_gateway(s, tls, users, first, last, warmup, duration, params, passwords, meter);
             std::cout << "gateway " << name << ": flows/s=" << fixed(g.rate(), 1) << " ("
                       << g.tally.flows << " flows in " << fixed(g.window.seconds(), 1) << " s"
                       << (g.ran_out ? ", window closed when its users ran out" : "") << "; "
@@ -1278,8 +1279,8 @@ int main(int argc, char** argv) {
                                                  "flow", g.window.seconds())
                       << ")\n  start " << g.tally.start.summary() << "; verify "
                       << g.tally.verify.summary() << "; complete " << g.tally.complete.summary()
-                      << "; flow " << g.tally.flow.summary() << "\n  slapd ops/flow: "
-                      << g.ops.per(g.tally.all_flows) << "\n"
+                      << "; flow " << g.tally.flow.summary()
+                      << "\n  slapd ops/flow: " << g.ops.per(g.tally.all_flows) << "\n"
                       << std::flush;
             note_noise(g.cpu_start, g.cpu_end, g.window.seconds());
             return g;
@@ -1292,8 +1293,8 @@ int main(int argc, char** argv) {
             raw_round(round);
         }
         expect_floor(s, tls, false);
-        gateway_result g = gateway_run("(response_floor 0ms)", 0, floorless_last,
-                                       s.gateway_warmup, s.gateway_duration);
+        gateway_result g = gateway_run("(response_floor 0ms)", 0, floorless_last, s.gateway_warmup,
+                                       s.gateway_duration);
         for (; round <= s.raw_rounds; ++round) {
             raw_round(round);
         }
@@ -1316,12 +1317,10 @@ int main(int argc, char** argv) {
             std::cout << "complete " << name << " at " << fixed(run.rate(), 1) << " flows/s "
                       << run.tally.complete.summary();
             if (raw) {
-                std::cout << "; raw exop+bind at that rate " << raw->modify_bind.summary()
-                          << "; p99 gap="
-                          << fixed(run.tally.complete.percentile(99) -
-                                       raw->modify_bind.percentile(99),
-                                   2)
-                          << " ms (target <= 2 ms)";
+                std::cout
+                    << "; raw exop+bind at that rate " << raw->modify_bind.summary() << "; p99 gap="
+                    << fixed(run.tally.complete.percentile(99) - raw->modify_bind.percentile(99), 2)
+                    << " ms (target <= 2 ms)";
             }
             std::cout << "\n";
         };
@@ -1335,10 +1334,10 @@ int main(int argc, char** argv) {
             // run is bound at concurrency / (two floors + complete) flows/s.
             const double flow_ms =
                 gf->tally.start.mean() + gf->tally.verify.mean() + gf->tally.complete.mean();
-            std::cout << "gateway flows/s with the floor=" << fixed(gf->rate(), 1) << " (bound: "
-                      << s.concurrency << " flows / " << fixed(flow_ms, 1) << " ms = "
-                      << fixed(static_cast<double>(s.concurrency) / (flow_ms / 1000.0), 1)
-                      << ")\n";
+            std::cout << "gateway flows/s with the floor=" << fixed(gf->rate(), 1)
+                      << " (bound: " << s.concurrency << " flows / " << fixed(flow_ms, 1)
+                      << " ms = "
+                      << fixed(static_cast<double>(s.concurrency) / (flow_ms / 1000.0), 1) << ")\n";
         }
         std::cout << "gateway flows/s=" << fixed(g.rate(), 1) << " (response_floor 0ms)\n";
         if (!best_raw) {
@@ -1352,8 +1351,8 @@ int main(int argc, char** argv) {
         }
         // What a flow costs the directory side: the raw loop (an ideal client) + slapd against
         // ssprd + slapd; the HTTP client is left out on both sides.
-        const auto raw_cpu = sspr::bench::cpu_seconds(meter, best_raw->cpu_start,
-                                                      best_raw->cpu_end, {"", "slapd"});
+        const auto raw_cpu =
+            sspr::bench::cpu_seconds(meter, best_raw->cpu_start, best_raw->cpu_end, {"", "slapd"});
         const auto gw_cpu =
             sspr::bench::cpu_seconds(meter, g.cpu_start, g.cpu_end, {"ssprd", "slapd"});
         if (raw_cpu && gw_cpu && best_raw->flows > 0 && g.tally.flows > 0) {

@@ -18,11 +18,14 @@ constexpr std::size_t max_candidate_bytes = 64;
 
 std::string_view method_name(config::method m) {
     switch (m) {
-    case config::method::email: return "email";
-    case config::method::sms: return "sms";
+    case config::method::email:
+        return "email";
+    case config::method::sms:
+        return "sms";
     case config::method::totp:
     case config::method::questions:
-    case config::method::invalid: break;
+    case config::method::invalid:
+        break;
     }
     return {};
 }

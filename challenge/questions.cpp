@@ -124,11 +124,15 @@ result<bool> verify_answer(std::string_view encoded, std::string_view answer) {
     const auto text = n->text.reveal();
     const int rc = argon2id_verify(stored.c_str(), text.data(), text.size());
     switch (rc) {
-    case ARGON2_OK: return true;
-    case ARGON2_VERIFY_MISMATCH: return false;
+    case ARGON2_OK:
+        return true;
+    case ARGON2_VERIFY_MISMATCH:
+        return false;
     case ARGON2_MEMORY_ALLOCATION_ERROR:
-    case ARGON2_THREAD_FAIL: return error::hash_failed;
-    default: return error::malformed_hash;
+    case ARGON2_THREAD_FAIL:
+        return error::hash_failed;
+    default:
+        return error::malformed_hash;
     }
 }
 

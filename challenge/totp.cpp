@@ -27,20 +27,28 @@ constexpr std::size_t max_candidate_bytes = 32;
 
 detail::mac_digest mac_for(totp_algorithm a) {
     switch (a) {
-    case totp_algorithm::sha1: return detail::mac_digest::sha1;
-    case totp_algorithm::sha256: return detail::mac_digest::sha256;
-    case totp_algorithm::sha512: return detail::mac_digest::sha512;
-    case totp_algorithm::invalid: break;
+    case totp_algorithm::sha1:
+        return detail::mac_digest::sha1;
+    case totp_algorithm::sha256:
+        return detail::mac_digest::sha256;
+    case totp_algorithm::sha512:
+        return detail::mac_digest::sha512;
+    case totp_algorithm::invalid:
+        break;
     }
     throw std::invalid_argument("totp: invalid algorithm");
 }
 
 std::string_view uri_name(totp_algorithm a) {
     switch (a) {
-    case totp_algorithm::sha1: return "SHA1";
-    case totp_algorithm::sha256: return "SHA256";
-    case totp_algorithm::sha512: return "SHA512";
-    case totp_algorithm::invalid: break;
+    case totp_algorithm::sha1:
+        return "SHA1";
+    case totp_algorithm::sha256:
+        return "SHA256";
+    case totp_algorithm::sha512:
+        return "SHA512";
+    case totp_algorithm::invalid:
+        break;
     }
     return {};
 }
@@ -108,10 +116,14 @@ result<totp_params> make_totp_params(const config::totp_config& cfg) {
 
 std::size_t totp_secret_bytes(totp_algorithm algorithm) {
     switch (algorithm) {
-    case totp_algorithm::sha1: return 20;
-    case totp_algorithm::sha256: return 32;
-    case totp_algorithm::sha512: return 64;
-    case totp_algorithm::invalid: break;
+    case totp_algorithm::sha1:
+        return 20;
+    case totp_algorithm::sha256:
+        return 32;
+    case totp_algorithm::sha512:
+        return 64;
+    case totp_algorithm::invalid:
+        break;
     }
     throw std::invalid_argument("totp: invalid algorithm");
 }

@@ -4,7 +4,8 @@
 
 namespace sspr::common {
 
-blocking_pool::blocking_pool(std::size_t threads, std::size_t max_queued) : max_queued_(max_queued) {
+blocking_pool::blocking_pool(std::size_t threads, std::size_t max_queued)
+    : max_queued_(max_queued) {
     if (threads == 0 || max_queued == 0) {
         // Every job passes through the queue, so a bound of zero would refuse all work.
         throw std::invalid_argument("blocking_pool needs at least one thread and one queue slot");

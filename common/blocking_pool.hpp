@@ -37,7 +37,7 @@ private:
     mutable std::mutex mutex_;
     std::condition_variable wake_;
     std::deque<unique_function<void()>> jobs_; // guarded by mutex_
-    bool stopping_ = false;                  // guarded by mutex_
+    bool stopping_ = false;                    // guarded by mutex_
     std::vector<std::thread> workers_;
 };
 

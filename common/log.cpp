@@ -15,10 +15,14 @@ std::mutex g_write_mutex;
 
 std::string_view name_of(log_level level) {
     switch (level) {
-    case log_level::debug: return "debug";
-    case log_level::info: return "info";
-    case log_level::warning: return "warning";
-    case log_level::error: return "error";
+    case log_level::debug:
+        return "debug";
+    case log_level::info:
+        return "info";
+    case log_level::warning:
+        return "warning";
+    case log_level::error:
+        return "error";
     }
     return "unknown";
 }
@@ -128,7 +132,9 @@ void append_quoted(std::string& out, std::string_view value) {
 
 } // namespace
 
-void set_log_level(log_level level) noexcept { g_level.store(level); }
+void set_log_level(log_level level) noexcept {
+    g_level.store(level);
+}
 
 void log(log_level level, std::string_view message, std::initializer_list<log_field> fields) {
     if (level < g_level.load()) {

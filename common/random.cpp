@@ -16,7 +16,8 @@ public:
         if (out.empty()) {
             return;
         }
-        if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(out.size())) != 1) {
+        if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()),
+                       static_cast<int>(out.size())) != 1) {
             throw std::runtime_error("RAND_bytes failed: no randomness available");
         }
     }
@@ -42,6 +43,8 @@ std::uint64_t random::uniform(std::uint64_t bound) {
     }
 }
 
-std::shared_ptr<random> make_system_random() { return std::make_shared<system_random>(); }
+std::shared_ptr<random> make_system_random() {
+    return std::make_shared<system_random>();
+}
 
 } // namespace sspr::common

@@ -19,9 +19,10 @@ public:
     unique_function(std::nullptr_t) noexcept {} // NOLINT(google-explicit-constructor)
 
     template <class F>
-        requires(!std::is_same_v<std::remove_cvref_t<F>, unique_function> &&
-                 std::is_invocable_r_v<R, std::decay_t<F>&, Args...>)
-    unique_function(F&& f) // NOLINT(google-explicit-constructor,bugprone-forwarding-reference-overload)
+    requires(!std::is_same_v<std::remove_cvref_t<F>, unique_function> &&
+             std::is_invocable_r_v<R, std::decay_t<F>&, Args...>)
+        unique_function(
+            F&& f) // NOLINT(google-explicit-constructor,bugprone-forwarding-reference-overload)
         : callable_(std::make_unique<holder<std::decay_t<F>>>(std::forward<F>(f))) {}
 
     unique_function(unique_function&&) noexcept = default;

@@ -84,8 +84,9 @@ std::chrono::milliseconds backoff_before(unsigned attempt, const retry_policy& p
 dispatcher::dispatcher(dispatch_options options, channels transports,
                        std::shared_ptr<const common::clock> clock,
                        std::shared_ptr<common::random> random)
-    : options_(checked(std::move(options))), transports_(std::move(transports)), clock_(std::move(clock)),
-      random_(std::move(random)), pool_(options_.threads, options_.max_queued) {
+    : options_(checked(std::move(options))), transports_(std::move(transports)),
+      clock_(std::move(clock)), random_(std::move(random)),
+      pool_(options_.threads, options_.max_queued) {
     if (!clock_ || !random_) {
         throw std::invalid_argument("delivery: a clock and a random source are required");
     }

@@ -86,7 +86,8 @@ std::optional<challenge::code_record> from_store(const store::code_record& row) 
 std::vector<policy::enrolled_method> enrolled_methods(const store::enrollment& e,
                                                       unsigned answer_count) {
     std::vector<policy::enrolled_method> out;
-    const auto add_contacts = [&](const std::vector<store::contact>& contacts, config::method kind) {
+    const auto add_contacts = [&](const std::vector<store::contact>& contacts,
+                                  config::method kind) {
         std::optional<system_time> latest;
         for (const auto& c : contacts) {
             if (c.confirmed_at) {

@@ -191,8 +191,8 @@ snapshot engine::impl::snap() {
         auto checker = std::make_shared<const policy::password_checker>(cfg->password);
         auto buckets = policy::make_bucket_set(cfg->throttles);
         if (!buckets) {
-            throw std::invalid_argument("throttles: bucket " + buckets.error().bucket +
-                                        ": " + buckets.error().code.message());
+            throw std::invalid_argument("throttles: bucket " + buckets.error().bucket + ": " +
+                                        buckets.error().code.message());
         }
         current = {cfg, std::move(checker),
                    std::make_shared<const policy::bucket_set>(std::move(*buckets))};
@@ -209,7 +209,9 @@ snapshot engine::impl::snap() {
     return current;
 }
 
-sys_time engine::impl::now() const { return d.clock->system_now(); }
+sys_time engine::impl::now() const {
+    return d.clock->system_now();
+}
 
 void engine::impl::record(audit_note& note, std::string outcome, std::string reason) {
     if (!d.audit) {
@@ -254,7 +256,9 @@ std::string engine::impl::standin_dn(std::string_view login) const {
            std::string(standin_suffix);
 }
 
-bool engine::impl::is_standin(std::string_view dn) noexcept { return dn.ends_with(standin_suffix); }
+bool engine::impl::is_standin(std::string_view dn) noexcept {
+    return dn.ends_with(standin_suffix);
+}
 
 result<store::enrollment> engine::impl::enrolment_of(const std::string& dn) {
     auto e = d.store->get_enrollment(dn);
@@ -289,14 +293,14 @@ void engine::impl::fill_standin(const snapshot& s, subject& sub,
     const std::string h = hmac_hex("offers\x1f" + sub.dn);
     const auto bit = [&](std::size_t i) { return (h[i] - '0') % 2 == 0; };
     std::vector<config::method> enabled;
-    for (const config::method m : {config::method::email, config::method::sms,
-                                   config::method::totp, config::method::questions}) {
+    for (const config::method m : {config::method::email, config::method::sms, config::method::totp,
+                                   config::method::questions}) {
         const bool on = (m == config::method::email && cfg.methods.email.enabled) ||
                         (m == config::method::sms && cfg.methods.sms.enabled) ||
                         (m == config::method::totp && cfg.methods.totp.enabled) ||
                         (m == config::method::questions && cfg.methods.questions.enabled);
-        if (on && (cfg.policy.default_methods.empty() ||
-                   has_method(cfg.policy.default_methods, m))) {
+        if (on &&
+            (cfg.policy.default_methods.empty() || has_method(cfg.policy.default_methods, m))) {
             enabled.push_back(m);
         }
     }
@@ -368,9 +372,8 @@ result<subject> engine::impl::decide_real(const snapshot& s, flow_type type,
     sub.enrolment = std::move(*enrolment);
     const bool allowed =
         type == flow_type::unlock ? sub.decision.unlock_allowed : sub.decision.reset_allowed;
-    sub.reason = std::string(policy::to_string(type == flow_type::unlock
-                                                   ? sub.decision.unlock_reason
-                                                   : sub.decision.reason));
+    sub.reason = std::string(policy::to_string(
+        type == flow_type::unlock ? sub.decision.unlock_reason : sub.decision.reason));
     for (const config::method m : sub.decision.methods) {
         if (m == config::method::email || m == config::method::sms) {
             const auto& contacts =
@@ -588,8 +591,7 @@ void engine::impl::clear_counters(const snapshot& s, const subject& sub, std::st
 
 // ---- flows --------------------------------------------------------------------------------------
 
-result<store::flow_record> engine::impl::load_flow(std::string_view token,
-                                                   std::string_view purpose,
+result<store::flow_record> engine::impl::load_flow(std::string_view token, std::string_view purpose,
                                                    store::flow_kind kind) {
     if (!plausible_token(token)) {
         return failure(problem::flow_not_found);
@@ -613,7 +615,9 @@ result<void> engine::impl::take_argon2_slot() {
     return {};
 }
 
-void engine::impl::release_argon2_slot() noexcept { argon2_running.fetch_sub(1); }
+void engine::impl::release_argon2_slot() noexcept {
+    argon2_running.fetch_sub(1);
+}
 
 // ---- delivery -----------------------------------------------------------------------------------
 
@@ -638,14 +642,15 @@ void engine::impl::send_code(const snapshot& s, const subject& sub, const offer&
     e.step = "delivery.code";
     e.method = std::string(method_name(o.kind));
     e.hint = o.hint;
-    auto queued = d.sender->async_send(std::move(msg), [audit, e](const delivery::result<void>& r) mutable {
-        if (!audit) {
-            return;
-        }
-        e.outcome = r ? "ok" : "failed";
-        e.reason = r ? "delivery.sent" : "delivery." + r.error().code.message();
-        audit->record(std::move(e));
-    });
+    auto queued =
+        d.sender->async_send(std::move(msg), [audit, e](const delivery::result<void>& r) mutable {
+            if (!audit) {
+                return;
+            }
+            e.outcome = r ? "ok" : "failed";
+            e.reason = r ? "delivery.sent" : "delivery." + r.error().code.message();
+            audit->record(std::move(e));
+        });
     if (!queued && audit) {
         e.outcome = "failed";
         e.reason = "delivery.not_queued";
@@ -656,8 +661,7 @@ void engine::impl::send_code(const snapshot& s, const subject& sub, const offer&
 
 void engine::impl::notify(const snapshot& s, const subject& sub, delivery::message_kind kind,
                           const request_context& ctx) {
-    const auto send = [&](delivery::channel via, const std::string& to,
-                          delivery::message_kind k) {
+    const auto send = [&](delivery::channel via, const std::string& to, delivery::message_kind k) {
         delivery::message msg;
         msg.kind = k;
         msg.via = via;
@@ -671,8 +675,9 @@ void engine::impl::notify(const snapshot& s, const subject& sub, delivery::messa
         msg.params.when = now();
         auto queued = d.sender->async_send(std::move(msg), [](const delivery::result<void>&) {});
         if (!queued) {
-            common::log(common::log_level::warning, "flows: notice not queued",
-                        {{"kind", delivery::to_string(k)}, {"error", queued.error().code.message()}});
+            common::log(
+                common::log_level::warning, "flows: notice not queued",
+                {{"kind", delivery::to_string(k)}, {"error", queued.error().code.message()}});
         }
     };
     if (s.cfg->delivery.smtp.enabled) {
@@ -737,7 +742,9 @@ namespace {
 store::flow_kind kind_of(flow_type t) {
     return t == flow_type::unlock ? store::flow_kind::unlock : store::flow_kind::reset;
 }
-std::string_view purpose_of(flow_type t) { return t == flow_type::unlock ? "unlock" : "reset"; }
+std::string_view purpose_of(flow_type t) {
+    return t == flow_type::unlock ? "unlock" : "reset";
+}
 
 } // namespace
 
@@ -759,8 +766,8 @@ result<start_result> engine::start(flow_type type, const request_context& ctx,
     }
     note.e.user_dn = sub->user ? sub->user->dn : "";
     note.e.hint = "";
-    if (auto t = m.throttle(s, policy::throttle_event::flow_started, {sub->dn, ctx.client_ip, "", ""},
-                            true, note);
+    if (auto t = m.throttle(s, policy::throttle_event::flow_started,
+                            {sub->dn, ctx.client_ip, "", ""}, true, note);
         !t) {
         return t.error();
     }
@@ -818,8 +825,9 @@ result<challenge_result> engine::challenge(flow_type type, const request_context
     }
     const bool code_method = o->kind == config::method::email || o->kind == config::method::sms;
     const auto event = o->kind == config::method::email ? policy::throttle_event::email_sent
-                       : o->kind == config::method::sms ? policy::throttle_event::sms_sent
-                                                        : policy::throttle_event::validation_attempted;
+                       : o->kind == config::method::sms
+                           ? policy::throttle_event::sms_sent
+                           : policy::throttle_event::validation_attempted;
     if (auto t = m.throttle(s, event, {sub->dn, ctx.client_ip, o->destination, flow->id},
                             code_method, note);
         !t) {
@@ -828,8 +836,8 @@ result<challenge_result> engine::challenge(flow_type type, const request_context
     challenge_result out;
     const auto t = m.now();
     if (code_method) {
-        const auto& cfg = o->kind == config::method::email ? s.cfg->methods.email
-                                                           : s.cfg->methods.sms;
+        const auto& cfg =
+            o->kind == config::method::email ? s.cfg->methods.email : s.cfg->methods.sms;
         auto issued = m.issuer.issue({sub->dn, flow->id, o->kind, o->destination}, cfg, t);
         if (!issued) {
             m.record(note, "error", "challenge." + issued.error().message());
@@ -857,13 +865,14 @@ result<challenge_result> engine::challenge(flow_type type, const request_context
                 pool.push_back(q.id);
             }
             const std::string h = m.hmac_hex("questions\x1f" + sub->dn);
-            std::rotate(pool.begin(),
-                        pool.begin() + static_cast<std::ptrdiff_t>(
-                                           pool.empty() ? 0 : std::stoul(h.substr(0, 6), nullptr, 16) %
-                                                                  pool.size()),
-                        pool.end());
-            pool.resize(std::min<std::size_t>(pool.size(), std::max(qcfg.register_count,
-                                                                     qcfg.answer_count)));
+            std::rotate(
+                pool.begin(),
+                pool.begin() +
+                    static_cast<std::ptrdiff_t>(
+                        pool.empty() ? 0 : std::stoul(h.substr(0, 6), nullptr, 16) % pool.size()),
+                pool.end());
+            pool.resize(std::min<std::size_t>(pool.size(),
+                                              std::max(qcfg.register_count, qcfg.answer_count)));
             ids = std::move(pool);
         }
         auto drawn = challenge::draw_questions(ids, qcfg.answer_count, *m.d.random);
@@ -952,7 +961,8 @@ result<verify_result> engine::verify(flow_type type, const request_context& ctx,
                 m.record(note, "refused", "challenge.required");
                 return failure(problem::challenge_required);
             }
-            if (row.error() != store::error::expired && row.error() != store::error::no_tries_left) {
+            if (row.error() != store::error::expired &&
+                row.error() != store::error::no_tries_left) {
                 m.record(note, "error", "store." + row.error().message());
                 return store_problem(row.error());
             }
@@ -964,9 +974,8 @@ result<verify_result> engine::verify(flow_type type, const request_context& ctx,
             why = "code.corrupt";
             break;
         }
-        const auto status =
-            m.issuer.compare(*record, {sub->dn, flow->id, o->kind, o->destination},
-                             p.code.reveal());
+        const auto status = m.issuer.compare(*record, {sub->dn, flow->id, o->kind, o->destination},
+                                             p.code.reveal());
         passed = status == challenge::code_status::ok && sub->real;
         if (status == challenge::code_status::ok) {
             (void)m.d.store->delete_code(flow->id, o->kind);
@@ -1005,8 +1014,8 @@ result<verify_result> engine::verify(flow_type type, const request_context& ctx,
         break;
     }
     case config::method::questions: {
-        auto pending = m.d.store->get_code(flow->id, config::method::questions,
-                                           store::to_timestamp(t));
+        auto pending =
+            m.d.store->get_code(flow->id, config::method::questions, store::to_timestamp(t));
         if (!pending) {
             if (pending.error() == store::error::not_found ||
                 pending.error() == store::error::expired) {
@@ -1017,7 +1026,8 @@ result<verify_result> engine::verify(flow_type type, const request_context& ctx,
         }
         std::vector<std::string> asked;
         for (std::size_t pos = 0; pos <= pending->code_hash.size();) {
-            const auto end = std::min(pending->code_hash.find('\x1f', pos), pending->code_hash.size());
+            const auto end =
+                std::min(pending->code_hash.find('\x1f', pos), pending->code_hash.size());
             asked.push_back(pending->code_hash.substr(pos, end - pos));
             pos = end + 1;
         }
@@ -1037,9 +1047,9 @@ result<verify_result> engine::verify(flow_type type, const request_context& ctx,
                                             [&](const answer& a) { return a.id == id; });
             std::string_view encoded = m.dummy_answer_hash;
             if (sub->real) {
-                const auto stored = std::find_if(
-                    sub->enrolment.questions.begin(), sub->enrolment.questions.end(),
-                    [&](const store::question_answer& q) { return q.id == id; });
+                const auto stored =
+                    std::find_if(sub->enrolment.questions.begin(), sub->enrolment.questions.end(),
+                                 [&](const store::question_answer& q) { return q.id == id; });
                 if (stored != sub->enrolment.questions.end()) {
                     encoded = stored->answer_hash;
                 } else {
@@ -1269,8 +1279,8 @@ result<void> engine::change_password(const request_context& ctx, std::string_vie
         m.record(note, "refused", std::string(failed.front().message_key));
         return rule_problem(failed.front());
     }
-    if (auto done = m.d.directory->change_password(dn, current_password.reveal(),
-                                                   new_password.reveal());
+    if (auto done =
+            m.d.directory->change_password(dn, current_password.reveal(), new_password.reveal());
         !done) {
         note.e.diagnostic = done.error().diagnostic;
         m.record(note, "refused", "ldap." + done.error().code.message());
@@ -1286,8 +1296,8 @@ result<void> engine::change_password(const request_context& ctx, std::string_vie
 health engine::check_health() {
     health h;
     h.directory_ok = static_cast<bool>(impl_->d.directory->find_user("ssprd-readiness-probe"));
-    auto probe = impl_->d.store->get_flow("ssprd-readiness-probe",
-                                          store::to_timestamp(impl_->now()));
+    auto probe =
+        impl_->d.store->get_flow("ssprd-readiness-probe", store::to_timestamp(impl_->now()));
     h.store_ok = probe || probe.error() == store::error::not_found;
     return h;
 }

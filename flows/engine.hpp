@@ -186,8 +186,7 @@ public:
     [[nodiscard]] result<void> enroll_contact(const request_context& ctx, std::string_view token,
                                               std::string_view kind, std::string_view address);
     [[nodiscard]] result<void> enroll_contact_verify(const request_context& ctx,
-                                                     std::string_view token,
-                                                     std::string_view kind,
+                                                     std::string_view token, std::string_view kind,
                                                      std::string_view address,
                                                      const common::secret& code);
     [[nodiscard]] result<totp_offer_result> enroll_totp(const request_context& ctx,

@@ -79,8 +79,8 @@ struct engine::impl {
     std::string dummy_answer_hash;
 
     mutable std::mutex snapshot_mutex;
-    std::uint64_t generation = 0;   // guarded by snapshot_mutex
-    snapshot current;               // guarded by snapshot_mutex
+    std::uint64_t generation = 0; // guarded by snapshot_mutex
+    snapshot current;             // guarded by snapshot_mutex
 
     [[nodiscard]] snapshot snap();
     [[nodiscard]] std::chrono::system_clock::time_point now() const;
@@ -107,8 +107,8 @@ struct engine::impl {
     /// The user who knows this password, decided afresh: unknown logins and wrong passwords both
     /// give credentials_invalid (counted as failed proofs); the flow_starts throttles apply.
     [[nodiscard]] result<subject> sign_in(const snapshot& s, const request_context& ctx,
-                                          std::string_view username,
-                                          const common::secret& password, audit_note& note);
+                                          std::string_view username, const common::secret& password,
+                                          audit_note& note);
 
     // ---- throttles ----
     /// Before acting on `e`: refuses while a bucket that matters is blocked; with `count`, also
@@ -121,9 +121,8 @@ struct engine::impl {
     void clear_counters(const snapshot& s, const subject& sub, std::string_view flow_id);
 
     // ---- flows ----
-    [[nodiscard]] result<store::flow_record> load_flow(std::string_view token,
-                                                       std::string_view purpose,
-                                                       store::flow_kind kind);
+    [[nodiscard]] result<store::flow_record>
+    load_flow(std::string_view token, std::string_view purpose, store::flow_kind kind);
     /// A slot for argon2id work, or service_unavailable when every slot is taken.
     [[nodiscard]] result<void> take_argon2_slot();
     void release_argon2_slot() noexcept;

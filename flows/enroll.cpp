@@ -40,7 +40,6 @@ result<config::method> contact_kind(std::string_view kind) {
     return failure(problem::invalid_request);
 }
 
-
 } // namespace
 
 result<subject> engine::impl::session_subject(const snapshot& s, std::string_view token,
@@ -71,8 +70,7 @@ result<subject> engine::impl::session_subject(const snapshot& s, std::string_vie
     return sub;
 }
 
-result<session_result> engine::enroll_session(const request_context& ctx,
-                                              std::string_view username,
+result<session_result> engine::enroll_session(const request_context& ctx, std::string_view username,
                                               const common::secret& password) {
     auto& m = *impl_;
     audit_note note(ctx, "enroll.session");
@@ -142,8 +140,8 @@ result<methods_view> engine::enroll_methods(const request_context& ctx, std::str
         if (e.phones[i].confirmed_at) {
             at = *e.phones[i].confirmed_at;
         }
-        out.methods.push_back({"sms-" + std::to_string(i), "sms", hint ? *hint : "",
-                               at.has_value(), at, due(at)});
+        out.methods.push_back(
+            {"sms-" + std::to_string(i), "sms", hint ? *hint : "", at.has_value(), at, due(at)});
     }
     if (e.totp) {
         std::optional<std::chrono::system_clock::time_point> at;
@@ -187,8 +185,8 @@ result<void> engine::enroll_contact(const request_context& ctx, std::string_view
         m.record(note, "refused", "method.not_permitted");
         return failure(problem::method_not_permitted);
     }
-    const bool channel_on = *kind == config::method::email ? s.cfg->delivery.smtp.enabled
-                                                           : s.cfg->delivery.sms.enabled;
+    const bool channel_on =
+        *kind == config::method::email ? s.cfg->delivery.smtp.enabled : s.cfg->delivery.sms.enabled;
     auto hint = *kind == config::method::email ? challenge::mask_email(address)
                                                : challenge::mask_phone(address);
     if (!hint || !channel_on || address.size() > 254 || !policy::text::is_valid_utf8(address)) {
@@ -198,8 +196,8 @@ result<void> engine::enroll_contact(const request_context& ctx, std::string_view
     note.e.hint = *hint;
     const auto event = *kind == config::method::email ? policy::throttle_event::email_sent
                                                       : policy::throttle_event::sms_sent;
-    if (auto t = m.throttle(s, event, {sub->dn, ctx.client_ip, std::string(address), flow.id},
-                            true, note);
+    if (auto t = m.throttle(s, event, {sub->dn, ctx.client_ip, std::string(address), flow.id}, true,
+                            note);
         !t) {
         return t.error();
     }
@@ -272,10 +270,10 @@ result<void> engine::enroll_contact_verify(const request_context& ctx, std::stri
         return failure(problem::proof_invalid);
     }
     auto record = from_store(*row);
-    const auto status = record ? m.issuer.compare(*record, {sub->dn, flow.id, *kind,
-                                                            std::string(address)},
-                                                  code.reveal())
-                               : challenge::code_status::wrong;
+    const auto status =
+        record ? m.issuer.compare(*record, {sub->dn, flow.id, *kind, std::string(address)},
+                                  code.reveal())
+               : challenge::code_status::wrong;
     if (status != challenge::code_status::ok) {
         m.count_failure(s, who);
         m.record(note, "refused", "proof.wrong");
@@ -284,8 +282,9 @@ result<void> engine::enroll_contact_verify(const request_context& ctx, std::stri
     (void)m.d.store->delete_code(flow.id, *kind);
     auto e = sub->enrolment;
     auto& contacts = *kind == config::method::email ? e.emails : e.phones;
-    const auto existing = std::find_if(contacts.begin(), contacts.end(),
-                                       [&](const store::contact& c) { return c.address == address; });
+    const auto existing =
+        std::find_if(contacts.begin(), contacts.end(),
+                     [&](const store::contact& c) { return c.address == address; });
     const bool added = existing == contacts.end();
     if (added) {
         if (contacts.size() >= max_contacts) {
@@ -304,7 +303,7 @@ result<void> engine::enroll_contact_verify(const request_context& ctx, std::stri
         // Told on the addresses registered before, so a stranger's addition does not go unseen.
         subject told = *sub;
         auto masked = *kind == config::method::email ? challenge::mask_email(address)
-                                                      : challenge::mask_phone(address);
+                                                     : challenge::mask_phone(address);
         for (const auto& c : told.enrolment.emails) {
             if (!c.confirmed_at || !s.cfg->delivery.smtp.enabled) {
                 continue;
@@ -347,8 +346,8 @@ result<totp_offer_result> engine::enroll_totp(const request_context& ctx, std::s
         return failure(problem::internal_error);
     }
     const std::string account = sub->user->login.empty() ? sub->dn : sub->user->login;
-    auto offered = challenge::begin_totp_enrolment(s.cfg->methods.totp.issuer, account, *params,
-                                                   *m.d.random);
+    auto offered =
+        challenge::begin_totp_enrolment(s.cfg->methods.totp.issuer, account, *params, *m.d.random);
     if (!offered) {
         m.record(note, "error", "challenge." + offered.error().message());
         return failure(problem::internal_error);
@@ -415,7 +414,7 @@ result<void> engine::enroll_totp_verify(const request_context& ctx, std::string_
 }
 
 result<std::vector<question_prompt>> engine::enroll_questions(const request_context& ctx,
-                                                             std::string_view token) {
+                                                              std::string_view token) {
     auto& m = *impl_;
     const auto s = m.snap();
     store::flow_record flow;
@@ -529,7 +528,8 @@ result<void> engine::enroll_delete_method(const request_context& ctx, std::strin
         }
         const auto digits = method_id.substr(prefix.size());
         if (digits.empty() || digits.size() > 2 ||
-            !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+            !std::all_of(digits.begin(), digits.end(),
+                         [](char c) { return c >= '0' && c <= '9'; })) {
             return;
         }
         const auto i = static_cast<std::size_t>(std::stoul(std::string(digits)));

@@ -168,9 +168,9 @@ void add_gate_routes(app& a, flows::engine& e, common::blocking_pool& pool, flow
                 return work.json(http::status::accepted, empty_object(), floor);
             }
             if (!result->questions.empty()) {
-                return work.json(http::status::ok,
-                                 boost::json::object{{"questions", questions_json(result->questions)}},
-                                 floor);
+                return work.json(
+                    http::status::ok,
+                    boost::json::object{{"questions", questions_json(result->questions)}}, floor);
             }
             work.json(http::status::ok, empty_object(), floor); // totp: nothing to send
         });
@@ -230,8 +230,8 @@ void add_enroll_routes(app& a, flows::engine& e, common::blocking_pool& pool) {
             const auto seconds = session->expires_in.count();
             response res{http::status::ok, 11};
             res.set(http::field::content_type, "application/json");
-            res.body() = boost::json::serialize(boost::json::object{
-                {"token", session->token.reveal()}, {"expires_in", seconds}});
+            res.body() = boost::json::serialize(
+                boost::json::object{{"token", session->token.reveal()}, {"expires_in", seconds}});
             // For the gateway's own pages; pages on other origins use the token as a bearer.
             res.set(http::field::set_cookie, std::string(session_cookie_name) + "=" +
                                                  std::string(session->token.reveal()) +
@@ -293,10 +293,10 @@ void add_enroll_routes(app& a, flows::engine& e, common::blocking_pool& pool) {
                       return;
                   }
                   offload(pool, c, [&e, kind, token = std::move(*token), destination](call& work) {
-                      answer_void(work,
-                                  e.enroll_contact(context_of(work), token.reveal(), kind,
-                                                   destination),
-                                  http::status::accepted);
+                      answer_void(
+                          work,
+                          e.enroll_contact(context_of(work), token.reveal(), kind, destination),
+                          http::status::accepted);
                   });
               });
         a.add(http::verb::post, "/api/v1/enroll/" + kind + "/verify",

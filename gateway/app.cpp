@@ -225,8 +225,7 @@ void app::handle(exchange ex) {
     info.request_id = ex.request_id;
     info.received = ex.received;
     info.client_ip =
-        core->proxies.client_address(ex.peer, joined(ex.req, "X-Forwarded-For"))
-            .to_string();
+        core->proxies.client_address(ex.peer, joined(ex.req, "X-Forwarded-For")).to_string();
     info.language = negotiate(view(ex.req[http::field::accept_language]), core->languages,
                               core->default_language);
     const transport_problem problem = ex.problem;

@@ -21,8 +21,8 @@ std::string lower(std::string_view s) {
 std::string origin_of(const boost::urls::url_view& u) {
     std::string scheme = lower(u.scheme());
     std::string out = scheme + "://" + lower(u.encoded_host());
-    const bool default_port = (scheme == "https" && u.port() == "443") ||
-                              (scheme == "http" && u.port() == "80");
+    const bool default_port =
+        (scheme == "https" && u.port() == "443") || (scheme == "http" && u.port() == "80");
     if (u.has_port() && !u.port().empty() && !default_port) {
         out += ":" + std::string(u.port());
     }
@@ -95,7 +95,8 @@ response preflight_response(std::string_view origin, std::span<const http::verb>
     response res{http::status::no_content, 11};
     res.set(http::field::access_control_allow_origin, origin);
     res.set(http::field::access_control_allow_methods, method_list(methods));
-    res.set(http::field::access_control_allow_headers, "Content-Type, Authorization, Accept-Language");
+    res.set(http::field::access_control_allow_headers,
+            "Content-Type, Authorization, Accept-Language");
     res.set(http::field::access_control_max_age, "600");
     res.set(http::field::vary, "Origin");
     return res;

@@ -89,9 +89,8 @@ std::optional<int> parse_qvalue(std::string_view v) {
 /// RFC 4647 lookup of one range against one available tag: equal, or the range is more specific
 /// ("ko-kr" matches "ko"). Both lower-case.
 bool range_matches(std::string_view range, std::string_view tag) {
-    return range == tag ||
-           (range.size() > tag.size() && range.substr(0, tag.size()) == tag &&
-            range[tag.size()] == '-');
+    return range == tag || (range.size() > tag.size() && range.substr(0, tag.size()) == tag &&
+                            range[tag.size()] == '-');
 }
 
 } // namespace
@@ -296,9 +295,10 @@ std::string negotiate(std::string_view accept_language, std::span<const std::str
             candidates.push_back(*best);
         }
     }
-    std::stable_sort(candidates.begin(), candidates.end(), [](const candidate& a, const candidate& b) {
-        return a.q != b.q ? a.q > b.q : a.position < b.position;
-    });
+    std::stable_sort(candidates.begin(), candidates.end(),
+                     [](const candidate& a, const candidate& b) {
+                         return a.q != b.q ? a.q > b.q : a.position < b.position;
+                     });
     return candidates.empty() ? std::string(fallback) : candidates.front().language;
 }
 

@@ -25,7 +25,8 @@ class wiping_resource final : public boost::json::memory_resource {
         OPENSSL_cleanse(p, bytes);
         ::operator delete(p, bytes, std::align_val_t(alignment));
     }
-    [[nodiscard]] bool do_is_equal(const boost::json::memory_resource& other) const noexcept override {
+    [[nodiscard]] bool
+    do_is_equal(const boost::json::memory_resource& other) const noexcept override {
         return this == &other;
     }
 };
@@ -99,7 +100,7 @@ bool is_json_content_type(std::string_view content_type) {
 }
 
 const boost::json::string* field_reader::string_member(std::string_view name,
-                                                      std::size_t max_bytes) {
+                                                       std::size_t max_bytes) {
     if (problem_) {
         return nullptr;
     }

@@ -52,8 +52,8 @@ int run_with_config(int argc, char** argv, bool serve) {
     options.add_options()("config,c", po::value<std::string>()->required(),
                           "the configuration file (YAML)");
     if (serve) {
-        options.add_options()("messages", po::value<std::string>()->default_value(
-                                              default_messages_dir()),
+        options.add_options()("messages",
+                              po::value<std::string>()->default_value(default_messages_dir()),
                               "directory of the message catalogue (en.json, ko.json)");
     }
     options.add_options()("help,h", "show this help and exit");
@@ -78,7 +78,8 @@ int run_with_config(int argc, char** argv, bool serve) {
 
 int run_options(int argc, char** argv) {
     po::options_description options("Options");
-    options.add_options()("help,h", "show this help and exit")("version", "show the version and exit");
+    options.add_options()("help,h", "show this help and exit")("version",
+                                                               "show the version and exit");
     po::variables_map vm;
     try {
         po::store(po::parse_command_line(argc, argv, options), vm);

@@ -29,9 +29,9 @@ struct problem_info {
 
 /// Codes the gateway raises itself; each has catalogue texts like the flows' codes.
 inline constexpr std::array<std::string_view, 9> gateway_problem_codes{
-    "invalid_request",     "not_found",         "method_not_allowed",
+    "invalid_request",        "not_found",         "method_not_allowed",
     "unsupported_media_type", "payload_too_large", "origin_not_allowed",
-    "csrf_invalid",        "overloaded",        "internal_error"};
+    "csrf_invalid",           "overloaded",        "internal_error"};
 
 namespace problems {
 /// 400; `field` names the member of the JSON body that is missing or has the wrong type.

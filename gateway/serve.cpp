@@ -70,7 +70,7 @@ std::string endpoint_text(const server_endpoint& ep) {
 class service {
 public:
     service(const std::string& config_path, const std::string& messages_dir,
-           config::loaded_config loaded)
+            config::loaded_config loaded)
         : holder_(std::move(loaded.value),
                   config::file_source(config_path, policy::with_preflight()), config_path) {
         for (const auto& w : loaded.warnings) {
@@ -107,8 +107,8 @@ public:
         }
         deps.store = std::move(*store);
 
-        deps.sender = delivery::make_sender(cfg->delivery, delivery::dispatch_options{}, clock_,
-                                            random_);
+        deps.sender =
+            delivery::make_sender(cfg->delivery, delivery::dispatch_options{}, clock_, random_);
 
         auto trail = audit::trail::open(cfg->audit.path);
         if (!trail) {
@@ -120,8 +120,8 @@ public:
         engine_ = std::make_unique<flows::engine>(std::move(deps));
 
         server_ = std::make_unique<server>(server_options_from(*cfg));
-        pool_ = std::make_unique<common::blocking_pool>(cfg->server.workers,
-                                                        cfg->server.max_queued);
+        pool_ =
+            std::make_unique<common::blocking_pool>(cfg->server.workers, cfg->server.max_queued);
         app_ = std::make_unique<app>(messages_, app_settings_from(*cfg));
         add_api_routes(*app_, *engine_, *pool_);
         grace_ = std::chrono::duration_cast<std::chrono::milliseconds>(cfg->server.request_timeout);
@@ -217,7 +217,8 @@ private:
         // The certificate is read again even when the file did not change: renewals replace the
         // files behind the same paths.
         if (const auto why = server_->reload_tls(tls_from(cfg->server))) {
-            common::log(common::log_level::error, "reload: TLS certificate kept", {{"error", *why}});
+            common::log(common::log_level::error, "reload: TLS certificate kept",
+                        {{"error", *why}});
         }
         // logrotate moved the audit file away: continue in a new one under the same path.
         if (auto reopened = audit_->reopen(); !reopened) {

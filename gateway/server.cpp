@@ -85,19 +85,16 @@ namespace {
 
 /// Frees memory only after wiping it: the connection buffer holds the raw request bytes, and
 /// with them passwords, codes and answers.
-template <class T>
-struct wiping_allocator {
+template <class T> struct wiping_allocator {
     using value_type = T;
     wiping_allocator() = default;
-    template <class U>
-    wiping_allocator(const wiping_allocator<U>& /*other*/) noexcept {} // NOLINT
+    template <class U> wiping_allocator(const wiping_allocator<U>& /*other*/) noexcept {} // NOLINT
     T* allocate(std::size_t n) { return std::allocator<T>{}.allocate(n); }
     void deallocate(T* p, std::size_t n) noexcept {
         OPENSSL_cleanse(p, n * sizeof(T));
         std::allocator<T>{}.deallocate(p, n);
     }
-    template <class U>
-    bool operator==(const wiping_allocator<U>& /*other*/) const noexcept {
+    template <class U> bool operator==(const wiping_allocator<U>& /*other*/) const noexcept {
         return true;
     }
 };
@@ -165,11 +162,11 @@ struct server::impl {
     bool started = false;
     bool shut_down = false;
 
-    mutable std::mutex mutex;                        // guards the three below
-    std::shared_ptr<ssl::context> tls;               // for new connections
-    std::shared_ptr<const server_limits> limits;     // for new requests
+    mutable std::mutex mutex;                    // guards the three below
+    std::shared_ptr<ssl::context> tls;           // for new connections
+    std::shared_ptr<const server_limits> limits; // for new requests
     std::unordered_map<session*, std::weak_ptr<session>> sessions;
-    std::condition_variable all_closed;              // sessions became empty
+    std::condition_variable all_closed; // sessions became empty
 
     std::atomic<std::size_t> open{0};
     std::atomic<std::uint64_t> refused{0};
@@ -246,9 +243,9 @@ private:
             return close_now();
         }
         beast::get_lowest_layer(stream_).expires_after(limits_->header_timeout);
-        stream_.async_handshake(ssl::stream_base::server,
-                                beast::bind_front_handler(&session::on_handshake,
-                                                          shared_from_this()));
+        stream_.async_handshake(
+            ssl::stream_base::server,
+            beast::bind_front_handler(&session::on_handshake, shared_from_this()));
     }
 
     void on_handshake(const beast::error_code& ec) {
@@ -294,9 +291,9 @@ private:
         // read below returns only once the whole header is in, so it cannot tell idle from slow.
         phase_ = read_phase::idle;
         beast::get_lowest_layer(stream_).expires_after(limits_->idle_timeout);
-        stream_.async_read_some(buffer_.prepare(beast::read_size(buffer_, 65536)),
-                                beast::bind_front_handler(&session::on_idle_read,
-                                                          shared_from_this()));
+        stream_.async_read_some(
+            buffer_.prepare(beast::read_size(buffer_, 65536)),
+            beast::bind_front_handler(&session::on_idle_read, shared_from_this()));
     }
 
     void on_idle_read(const beast::error_code& ec, std::size_t bytes) {
@@ -473,9 +470,8 @@ private:
         }
         beast::get_lowest_layer(stream_).expires_after(
             std::min<std::chrono::milliseconds>(limits_->header_timeout, std::chrono::seconds(5)));
-        stream_.async_shutdown([self = shared_from_this()](const beast::error_code&) {
-            self->close_now();
-        });
+        stream_.async_shutdown(
+            [self = shared_from_this()](const beast::error_code&) { self->close_now(); });
     }
 
     void close_now() {
@@ -522,11 +518,10 @@ private:
 // ---- accepting --------------------------------------------------------------------------------
 
 void server::impl::do_accept(std::size_t index) {
-    acceptors[index].async_accept(
-        net::make_strand(*ioc),
-        [this, index](const beast::error_code& ec, tcp::socket socket) {
-            on_accept(index, ec, std::move(socket));
-        });
+    acceptors[index].async_accept(net::make_strand(*ioc),
+                                  [this, index](const beast::error_code& ec, tcp::socket socket) {
+                                      on_accept(index, ec, std::move(socket));
+                                  });
 }
 
 void server::impl::on_accept(std::size_t index, const beast::error_code& ec, tcp::socket socket) {
@@ -556,7 +551,8 @@ void server::impl::on_accept(std::size_t index, const beast::error_code& ec, tcp
         // One line per second at most: a flood must not turn into a flood of log lines.
         const auto now = steady::now().time_since_epoch().count();
         auto last = last_refusal_log.load();
-        if (now - last > std::chrono::duration_cast<steady::duration>(std::chrono::seconds(1)).count() &&
+        if (now - last >
+                std::chrono::duration_cast<steady::duration>(std::chrono::seconds(1)).count() &&
             last_refusal_log.compare_exchange_strong(last, now)) {
             const std::string limit = std::to_string(max);
             const std::string total = std::to_string(refused.load());

@@ -37,8 +37,8 @@ std::shared_ptr<boost::asio::ssl::context> make_tls_context(const tls_settings& 
     }
     // Renegotiation is a DoS lever and pointless for short HTTP exchanges; tickets would keep a
     // long-lived key that undoes forward secrecy; the server's order picks the strongest suite.
-    SSL_CTX_set_options(native, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-                                    SSL_OP_NO_TICKET | SSL_OP_CIPHER_SERVER_PREFERENCE);
+    SSL_CTX_set_options(native, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET |
+                                    SSL_OP_CIPHER_SERVER_PREFERENCE);
     if (SSL_CTX_set_cipher_list(native, tls12_ciphers) != 1) {
         throw std::runtime_error("TLS: cipher list refused: " + openssl_reason());
     }
@@ -58,8 +58,7 @@ std::shared_ptr<boost::asio::ssl::context> make_tls_context(const tls_settings& 
     }
     if (SSL_CTX_check_private_key(native) != 1) {
         throw std::runtime_error("server.tls.key_file " + tls.key_file +
-                                 ": does not belong to the certificate in " +
-                                 tls.certificate_file);
+                                 ": does not belong to the certificate in " + tls.certificate_file);
     }
     return ctx;
 }

@@ -57,7 +57,8 @@ bool tcp_reachable(const std::string& uri, std::chrono::milliseconds timeout) {
         return false;
     }
     const std::unique_ptr<LDAPURLDesc, decltype(&ldap_free_urldesc)> url(raw, ldap_free_urldesc);
-    const std::string host = url->lud_host != nullptr && *url->lud_host != '\0' ? url->lud_host : "127.0.0.1";
+    const std::string host =
+        url->lud_host != nullptr && *url->lud_host != '\0' ? url->lud_host : "127.0.0.1";
     const std::string port = std::to_string(url->lud_port != 0 ? url->lud_port : 636);
     addrinfo hints{};
     hints.ai_socktype = SOCK_STREAM;
@@ -67,7 +68,8 @@ bool tcp_reachable(const std::string& uri, std::chrono::milliseconds timeout) {
     }
     const std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> addrs(found, ::freeaddrinfo);
     for (const addrinfo* a = addrs.get(); a != nullptr; a = a->ai_next) {
-        const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+        const int fd =
+            ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
         if (fd < 0) {
             continue;
         }
@@ -120,15 +122,15 @@ bool connection::hung_up() const {
     }
     // Plain readability is no sign of a dead peer: TLS 1.3 session tickets arrive unasked.
     pollfd p{fd, POLLRDHUP, 0};
-    return ::poll(&p, 1, 0) > 0 &&
-           (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
+    return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
 }
 
 result<connection> connection::open(const std::string& uri, std::size_t uri_index,
                                     const config& cfg) {
     LDAP* raw = nullptr;
     if (const int rc = ldap_initialize(&raw, uri.c_str()); rc != LDAP_SUCCESS) {
-        return failure(error::directory_refused, "bad directory URI " + uri + ": " + describe(rc, ""));
+        return failure(error::directory_refused,
+                       "bad directory URI " + uri + ": " + describe(rc, ""));
     }
     connection conn(ldap_ptr(raw), uri_index, cfg.operation_timeout);
     LDAP* ld = conn.ld_.get();
@@ -178,7 +180,8 @@ result<connection> connection::open(const std::string& uri, std::size_t uri_inde
             conn.broken_ = true;
             // The server answered, so whatever went wrong was TLS (refused, unsupported, or a
             // certificate we do not trust), not reachability.
-            if (!failed.is(error::timeout) && !(rc == LDAP_SERVER_DOWN && !tcp_reachable(uri, cfg.connect_timeout))) {
+            if (!failed.is(error::timeout) &&
+                !(rc == LDAP_SERVER_DOWN && !tcp_reachable(uri, cfg.connect_timeout))) {
                 return failure(error::tls_failure, failed.diagnostic);
             }
             return failed;
@@ -203,7 +206,8 @@ failure connection::refused(operation_kind op, const reply& r) {
     std::string detail = describe(r.rc, r.diagnostic);
     if (r.ppolicy_error) {
         detail += " ppolicy=";
-        detail += ldap_passwordpolicy_err2txt(static_cast<LDAPPasswordPolicyError>(*r.ppolicy_error));
+        detail +=
+            ldap_passwordpolicy_err2txt(static_cast<LDAPPasswordPolicyError>(*r.ppolicy_error));
     }
     if (is_transport_error(r.rc)) {
         broken_ = true;
@@ -219,7 +223,8 @@ result<message_ptr> connection::wait(operation_kind op, int msgid, int all) {
     if (rc == 0) {
         ldap_abandon_ext(ld_.get(), msgid, nullptr, nullptr);
         broken_ = true; // a late answer would confuse the next user of this connection
-        return failure(error::timeout, "no answer within " + std::to_string(timeout_.count()) + " ms");
+        return failure(error::timeout,
+                       "no answer within " + std::to_string(timeout_.count()) + " ms");
     }
     if (rc < 0) {
         int code = LDAP_SERVER_DOWN;
@@ -233,7 +238,8 @@ connection::reply connection::parse(LDAPMessage* msg) {
     reply r;
     char* raw_diag = nullptr;
     LDAPControl** raw_ctrls = nullptr;
-    const int rc = ldap_parse_result(ld_.get(), msg, &r.rc, nullptr, &raw_diag, nullptr, &raw_ctrls, 0);
+    const int rc =
+        ldap_parse_result(ld_.get(), msg, &r.rc, nullptr, &raw_diag, nullptr, &raw_ctrls, 0);
     const ldap_string_ptr diag(raw_diag);
     const controls_ptr ctrls(raw_ctrls);
     if (rc != LDAP_SUCCESS) {
@@ -243,7 +249,8 @@ connection::reply connection::parse(LDAPMessage* msg) {
     if (diag) {
         r.diagnostic = diag.get();
     }
-    if (LDAPControl* pp = ldap_control_find(LDAP_CONTROL_PASSWORDPOLICYRESPONSE, ctrls.get(), nullptr);
+    if (LDAPControl* pp =
+            ldap_control_find(LDAP_CONTROL_PASSWORDPOLICYRESPONSE, ctrls.get(), nullptr);
         pp != nullptr) {
         ber_int_t expire = -1;
         ber_int_t grace = -1;
@@ -316,8 +323,8 @@ result<void> connection::read_root_dse() {
     return {};
 }
 
-result<std::vector<entry>> connection::search(operation_kind op, const std::string& base,
-                                              int scope, const std::string& filter,
+result<std::vector<entry>> connection::search(operation_kind op, const std::string& base, int scope,
+                                              const std::string& filter,
                                               const std::vector<std::string>& attributes,
                                               int size_limit) {
     std::vector<char*> attrs;
@@ -394,8 +401,8 @@ result<void> connection::modify(operation_kind op, const std::string& dn,
     for (std::size_t i = 0; i < controls.size(); ++i) {
         ctrl_storage[i].ldctl_oid = const_cast<char*>(controls[i].oid.c_str());
         // An empty value means "no value" (the ppolicy request control must carry none).
-        ctrl_storage[i].ldctl_value = controls[i].value.empty() ? berval{0, nullptr}
-                                                                 : as_berval(controls[i].value);
+        ctrl_storage[i].ldctl_value =
+            controls[i].value.empty() ? berval{0, nullptr} : as_berval(controls[i].value);
         ctrl_storage[i].ldctl_iscritical = controls[i].critical ? 1 : 0;
         ctrl_ptrs.push_back(&ctrl_storage[i]);
     }
@@ -432,9 +439,9 @@ result<void> connection::password_modify(operation_kind op, std::string_view use
         ctrls[0] = raw;
     }
     int msgid = 0;
-    if (const int rc = ldap_passwd(ld_.get(), user_dn.empty() ? nullptr : &user,
-                                   old_password.empty() ? nullptr : &old_pw, &new_pw, ctrls,
-                                   nullptr, &msgid);
+    if (const int rc =
+            ldap_passwd(ld_.get(), user_dn.empty() ? nullptr : &user,
+                        old_password.empty() ? nullptr : &old_pw, &new_pw, ctrls, nullptr, &msgid);
         rc != LDAP_SUCCESS) {
         return fail(op, rc, "password modify");
     }

@@ -77,8 +77,7 @@ public:
 
     result<std::vector<entry>> search(operation_kind op, const std::string& base, int scope,
                                       const std::string& filter,
-                                      const std::vector<std::string>& attributes,
-                                      int size_limit);
+                                      const std::vector<std::string>& attributes, int size_limit);
 
     result<void> modify(operation_kind op, const std::string& dn,
                         const std::vector<modification>& mods,

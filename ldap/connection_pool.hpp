@@ -1,6 +1,6 @@
 // A bounded pool of prepared connections (connected, TLS up, bound as needed) with failover across
-// the configured URIs. At most `size` connections exist; at most `max_waiting` callers wait for one,
-// each for at most `acquire_timeout`; beyond that the answer is error::overloaded, at once.
+// the configured URIs. At most `size` connections exist; at most `max_waiting` callers wait for
+// one, each for at most `acquire_timeout`; beyond that the answer is error::overloaded, at once.
 #pragma once
 
 #include "ldap/config.hpp"

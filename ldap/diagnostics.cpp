@@ -19,8 +19,8 @@ std::optional<std::uint32_t> parse_hex(std::string_view digits) noexcept {
         if (!std::isxdigit(u)) {
             return std::nullopt;
         }
-        const auto nibble = static_cast<std::uint32_t>(
-            std::isdigit(u) ? u - '0' : std::tolower(u) - 'a' + 10);
+        const auto nibble =
+            static_cast<std::uint32_t>(std::isdigit(u) ? u - '0' : std::tolower(u) - 'a' + 10);
         value = (value << 4U) | nibble;
     }
     return value;
@@ -58,17 +58,28 @@ error password_restriction_from_text(std::string_view diagnostic) noexcept {
 
 error from_ppolicy(int pp) noexcept {
     switch (pp) {
-    case PP_passwordExpired: return error::password_expired;
-    case PP_accountLocked: return error::account_locked;
-    case PP_changeAfterReset: return error::must_change_password;
-    case PP_passwordModNotAllowed: return error::access_denied;
-    case PP_mustSupplyOldPassword: return error::directory_refused;
-    case PP_insufficientPasswordQuality: return error::password_not_complex;
-    case PP_passwordTooShort: return error::password_too_short;
-    case PP_passwordTooYoung: return error::password_too_young;
-    case PP_passwordInHistory: return error::password_in_history;
-    case PP_passwordTooLong: return error::password_too_long;
-    default: return error::directory_refused;
+    case PP_passwordExpired:
+        return error::password_expired;
+    case PP_accountLocked:
+        return error::account_locked;
+    case PP_changeAfterReset:
+        return error::must_change_password;
+    case PP_passwordModNotAllowed:
+        return error::access_denied;
+    case PP_mustSupplyOldPassword:
+        return error::directory_refused;
+    case PP_insufficientPasswordQuality:
+        return error::password_not_complex;
+    case PP_passwordTooShort:
+        return error::password_too_short;
+    case PP_passwordTooYoung:
+        return error::password_too_young;
+    case PP_passwordInHistory:
+        return error::password_in_history;
+    case PP_passwordTooLong:
+        return error::password_too_long;
+    default:
+        return error::directory_refused;
     }
 }
 
@@ -80,16 +91,23 @@ error from_bind_data(operation_kind op, std::optional<std::uint32_t> data) noexc
     }
     switch (*data) {
     case 0x525: // no such user
-    case 0x52e: return bad;
+    case 0x52e:
+        return bad;
     case 0x530: // not permitted to log on at this time
     case 0x531: // not permitted to log on at this workstation
         return error::access_denied;
-    case 0x532: return error::password_expired;
-    case 0x533: return error::account_disabled;
-    case 0x701: return error::account_expired;
-    case 0x773: return error::must_change_password;
-    case 0x775: return error::account_locked;
-    default: return bad;
+    case 0x532:
+        return error::password_expired;
+    case 0x533:
+        return error::account_disabled;
+    case 0x701:
+        return error::account_expired;
+    case 0x773:
+        return error::must_change_password;
+    case 0x775:
+        return error::account_locked;
+    default:
+        return bad;
     }
 }
 
@@ -133,8 +151,10 @@ error classify(operation_kind op, int ldap_rc, std::string_view diagnostic,
         }
         return error::server_down;
     case LDAP_TIMEOUT:
-    case LDAP_TIMELIMIT_EXCEEDED: return error::timeout;
-    case LDAP_INVALID_CREDENTIALS: return from_bind_data(op, ad_data_code(diagnostic));
+    case LDAP_TIMELIMIT_EXCEEDED:
+        return error::timeout;
+    case LDAP_INVALID_CREDENTIALS:
+        return from_bind_data(op, ad_data_code(diagnostic));
     case LDAP_CONSTRAINT_VIOLATION:
         if (win32 == 0x56U) {
             return error::wrong_current_password;
@@ -168,10 +188,14 @@ error classify(operation_kind op, int ldap_rc, std::string_view diagnostic,
         }
         return error::directory_refused;
     case LDAP_CONFIDENTIALITY_REQUIRED:
-    case LDAP_STRONG_AUTH_REQUIRED: return error::tls_required;
-    case LDAP_INSUFFICIENT_ACCESS: return error::access_denied;
-    case LDAP_NO_SUCH_OBJECT: return error::no_such_object;
-    case LDAP_UNAVAILABLE_CRITICAL_EXTENSION: return error::unsupported;
+    case LDAP_STRONG_AUTH_REQUIRED:
+        return error::tls_required;
+    case LDAP_INSUFFICIENT_ACCESS:
+        return error::access_denied;
+    case LDAP_NO_SUCH_OBJECT:
+        return error::no_such_object;
+    case LDAP_UNAVAILABLE_CRITICAL_EXTENSION:
+        return error::unsupported;
     case LDAP_PROTOCOL_ERROR:
         // Samba: "Extended Operation(<oid>) not supported"; slapd: "unsupported extended
         // operation".

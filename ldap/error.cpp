@@ -15,31 +15,56 @@ public:
 
     [[nodiscard]] std::string message(int ev) const override {
         switch (static_cast<error>(ev)) {
-        case error::invalid_credentials: return "invalid credentials";
-        case error::account_locked: return "account locked";
-        case error::account_disabled: return "account disabled";
-        case error::account_expired: return "account expired";
-        case error::password_expired: return "password expired";
-        case error::must_change_password: return "password must be changed";
-        case error::password_too_short: return "password too short";
-        case error::password_not_complex: return "password does not meet complexity rules";
-        case error::password_in_history: return "password was used recently";
-        case error::password_too_young: return "password changed too recently";
-        case error::password_too_long: return "password too long";
-        case error::password_restriction: return "password refused by directory policy";
-        case error::wrong_current_password: return "current password is wrong";
-        case error::access_denied: return "access denied by the directory";
-        case error::tls_required: return "directory requires TLS (configuration error)";
-        case error::tls_failure: return "TLS handshake or certificate verification failed";
-        case error::invalid_password_encoding: return "password is not valid UTF-8";
-        case error::ambiguous_user: return "more than one entry matches the login";
-        case error::no_such_object: return "no such entry";
-        case error::not_verified: return "directory does not hold the new password";
-        case error::unsupported: return "operation not supported by the directory";
-        case error::server_down: return "directory unreachable";
-        case error::timeout: return "directory timed out";
-        case error::overloaded: return "too many directory operations waiting";
-        case error::directory_refused: return "directory refused the operation";
+        case error::invalid_credentials:
+            return "invalid credentials";
+        case error::account_locked:
+            return "account locked";
+        case error::account_disabled:
+            return "account disabled";
+        case error::account_expired:
+            return "account expired";
+        case error::password_expired:
+            return "password expired";
+        case error::must_change_password:
+            return "password must be changed";
+        case error::password_too_short:
+            return "password too short";
+        case error::password_not_complex:
+            return "password does not meet complexity rules";
+        case error::password_in_history:
+            return "password was used recently";
+        case error::password_too_young:
+            return "password changed too recently";
+        case error::password_too_long:
+            return "password too long";
+        case error::password_restriction:
+            return "password refused by directory policy";
+        case error::wrong_current_password:
+            return "current password is wrong";
+        case error::access_denied:
+            return "access denied by the directory";
+        case error::tls_required:
+            return "directory requires TLS (configuration error)";
+        case error::tls_failure:
+            return "TLS handshake or certificate verification failed";
+        case error::invalid_password_encoding:
+            return "password is not valid UTF-8";
+        case error::ambiguous_user:
+            return "more than one entry matches the login";
+        case error::no_such_object:
+            return "no such entry";
+        case error::not_verified:
+            return "directory does not hold the new password";
+        case error::unsupported:
+            return "operation not supported by the directory";
+        case error::server_down:
+            return "directory unreachable";
+        case error::timeout:
+            return "directory timed out";
+        case error::overloaded:
+            return "too many directory operations waiting";
+        case error::directory_refused:
+            return "directory refused the operation";
         }
         return "unknown sspr.ldap error";
     }

@@ -1,6 +1,7 @@
 // Errors of the directory layer: every refusal and fault the directory can produce maps to one of
 // these values, so the flows and the pages can tell the user what really happened. The directory's
-// own diagnostic text travels beside the code (ldap::failure) for the audit log, never for the user.
+// own diagnostic text travels beside the code (ldap::failure) for the audit log, never for the
+// user.
 #pragma once
 
 #include <boost/system/error_code.hpp>
@@ -81,7 +82,8 @@ struct failure {
     int ldap_result = 0;
 
     failure() = default;
-    failure(error e, std::string diag = {}) : code(make_error_code(e)), diagnostic(std::move(diag)) {}
+    failure(error e, std::string diag = {})
+        : code(make_error_code(e)), diagnostic(std::move(diag)) {}
     failure(error e, std::string diag, int rc)
         : code(make_error_code(e)), diagnostic(std::move(diag)), ldap_result(rc) {}
 
@@ -91,10 +93,8 @@ struct failure {
 /// boost::system::result::value() throws through this when the result holds a failure.
 [[noreturn]] void throw_exception_from_error(const failure& f, const boost::source_location& loc);
 
-template <class T>
-using result = boost::system::result<T, failure>;
+template <class T> using result = boost::system::result<T, failure>;
 
 } // namespace sspr::ldap
 
-template <>
-struct boost::system::is_error_code_enum<sspr::ldap::error> : std::true_type {};
+template <> struct boost::system::is_error_code_enum<sspr::ldap::error> : std::true_type {};

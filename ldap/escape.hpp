@@ -19,7 +19,8 @@ namespace sspr::ldap {
 /// True when `value` is well-formed UTF-8 (no overlong forms, no surrogates, at most U+10FFFF).
 [[nodiscard]] bool is_valid_utf8(std::string_view value) noexcept;
 
-/// The placeholder a user filter template must contain, e.g. "(&(objectClass=person)(uid={login}))".
+/// The placeholder a user filter template must contain, e.g.
+/// "(&(objectClass=person)(uid={login}))".
 inline constexpr std::string_view login_placeholder = "{login}";
 
 /// True when `tmpl` is a parenthesised filter that contains the login placeholder.

@@ -7,8 +7,8 @@
 #include "ldap/unicode_pwd.hpp"
 
 #include <atomic>
-#include <csignal>
 #include <charconv>
+#include <csignal>
 #include <deque>
 #include <set>
 #include <stdexcept>
@@ -22,7 +22,8 @@ using detail::entry;
 using detail::modification;
 
 constexpr std::string_view ad_default_filter =
-    "(&(objectCategory=person)(objectClass=user)(|(sAMAccountName={login})(userPrincipalName={login})))";
+    "(&(objectCategory=person)(objectClass=user)(|(sAMAccountName={login})(userPrincipalName={"
+    "login})))";
 constexpr std::string_view openldap_default_filter = "(&(objectClass=person)(uid={login}))";
 
 constexpr std::string_view oid_policy_hints = "1.2.840.113556.1.4.2239";
@@ -40,8 +41,9 @@ constexpr std::uint64_t uac_password_expired = 0x800000;
 constexpr std::string_view openldap_admin_lock = "000001010000Z";
 
 const std::vector<std::string> ad_state_attributes{
-    "userAccountControl", "msDS-User-Account-Control-Computed", "lockoutTime", "pwdLastSet",
-    "accountExpires", "adminCount"};
+    "userAccountControl", "msDS-User-Account-Control-Computed",
+    "lockoutTime",        "pwdLastSet",
+    "accountExpires",     "adminCount"};
 const std::vector<std::string> openldap_state_attributes{"pwdAccountLockedTime", "pwdReset"};
 
 std::uint64_t to_u64(std::string_view text) {
@@ -59,7 +61,8 @@ std::int64_t to_i64(std::string_view text) {
 // Windows FILETIME: 100 ns ticks since 1601-01-01.
 std::int64_t filetime_of(common::clock::system_time t) {
     constexpr std::int64_t epoch_offset_s = 11644473600;
-    const auto since_unix = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch());
+    const auto since_unix =
+        std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch());
     return (since_unix.count() + epoch_offset_s * 1'000'000) * 10;
 }
 
@@ -166,19 +169,23 @@ public:
         if (auto valid = check_new_password(new_password); !valid) {
             return valid;
         }
-        return write_verified(dn, new_password, [&](connection& c) -> result<void> {
-            // A disabled account stays disabled: OpenLDAP's reset would lift an administrative
-            // lock, and neither directory should be handed a password for an account nobody uses.
-            auto state = read_state(c, dn);
-            if (!state) {
-                return state.error();
-            }
-            if (state->disabled) {
-                return failure(error::account_disabled, "reset refused: account is disabled");
-            }
-            return is_ad(c) ? ad_reset(c, dn, new_password, options)
-                            : openldap_reset(c, dn, new_password, options);
-        }, /*as_user=*/false);
+        return write_verified(
+            dn, new_password,
+            [&](connection& c) -> result<void> {
+                // A disabled account stays disabled: OpenLDAP's reset would lift an administrative
+                // lock, and neither directory should be handed a password for an account nobody
+                // uses.
+                auto state = read_state(c, dn);
+                if (!state) {
+                    return state.error();
+                }
+                if (state->disabled) {
+                    return failure(error::account_disabled, "reset refused: account is disabled");
+                }
+                return is_ad(c) ? ad_reset(c, dn, new_password, options)
+                                : openldap_reset(c, dn, new_password, options);
+            },
+            /*as_user=*/false);
     }
 
     result<void> change_password(std::string_view dn, std::string_view old_password,
@@ -189,25 +196,30 @@ public:
         if (auto valid = check_new_password(new_password); !valid) {
             return valid;
         }
-        return write_verified(dn, new_password, [&](connection& c) -> result<void> {
-            const bool ad = is_ad_known();
-            auto bound = c.bind(operation_kind::change, dn, old_password, !ad);
-            if (!bound && !(bound.error().is(error::must_change_password) ||
-                            (ad && bound.error().is(error::password_expired)))) {
-                return bound.error();
-            }
-            if (!ad) {
-                // OpenLDAP: the bind succeeded (a pending must-change still allows the exop).
-                return c.password_modify(operation_kind::change, "", old_password, new_password);
-            }
-            if (bound) {
-                return ad_change(c, dn, old_password, new_password);
-            }
-            // AD refuses LDAP binds of a user whose password must change or has expired (773,
-            // 532) although the old password was right. The delete/add change is still checked
-            // against the old password by AD, so it can run on the service connection.
-            return with_service([&](connection& s) { return ad_change(s, dn, old_password, new_password); });
-        }, /*as_user=*/true);
+        return write_verified(
+            dn, new_password,
+            [&](connection& c) -> result<void> {
+                const bool ad = is_ad_known();
+                auto bound = c.bind(operation_kind::change, dn, old_password, !ad);
+                if (!bound && !(bound.error().is(error::must_change_password) ||
+                                (ad && bound.error().is(error::password_expired)))) {
+                    return bound.error();
+                }
+                if (!ad) {
+                    // OpenLDAP: the bind succeeded (a pending must-change still allows the exop).
+                    return c.password_modify(operation_kind::change, "", old_password,
+                                             new_password);
+                }
+                if (bound) {
+                    return ad_change(c, dn, old_password, new_password);
+                }
+                // AD refuses LDAP binds of a user whose password must change or has expired (773,
+                // 532) although the old password was right. The delete/add change is still checked
+                // against the old password by AD, so it can run on the service connection.
+                return with_service(
+                    [&](connection& s) { return ad_change(s, dn, old_password, new_password); });
+            },
+            /*as_user=*/true);
     }
 
     result<void> unlock(std::string_view dn) override {
@@ -239,7 +251,8 @@ private:
     // --- connection handling -------------------------------------------------------------------
 
     result<void> prepare_service(connection& c) {
-        if (auto bound = c.bind(operation_kind::service_bind, cfg_.bind_dn, cfg_.bind_password.reveal(), false);
+        if (auto bound = c.bind(operation_kind::service_bind, cfg_.bind_dn,
+                                cfg_.bind_password.reveal(), false);
             !bound) {
             return bound;
         }
@@ -255,13 +268,11 @@ private:
 
     // Runs `op` on a service connection. A reused connection that turns out dead (the server
     // restarted since it was last used) is replaced once: reads are safe to repeat.
-    template <class Op>
-    auto with_service(Op&& op) -> decltype(op(std::declval<connection&>())) {
+    template <class Op> auto with_service(Op&& op) -> decltype(op(std::declval<connection&>())) {
         return with_pool(service_, op);
     }
 
-    template <class Op>
-    auto with_users(Op&& op) -> decltype(op(std::declval<connection&>())) {
+    template <class Op> auto with_users(Op&& op) -> decltype(op(std::declval<connection&>())) {
         // The dialect decides how a user bind is read; learn it first if nobody has asked yet.
         if (dialect_.load() == ldap::dialect::invalid) {
             auto lease = service_.acquire();
@@ -273,7 +284,8 @@ private:
     }
 
     template <class Op>
-    static auto with_pool(connection_pool& pool, Op&& op) -> decltype(op(std::declval<connection&>())) {
+    static auto with_pool(connection_pool& pool, Op&& op)
+        -> decltype(op(std::declval<connection&>())) {
         for (int attempt = 0;; ++attempt) {
             auto lease = pool.acquire();
             if (!lease) {
@@ -314,8 +326,8 @@ private:
             if (written) {
                 return verify_holds(dn, new_password);
             }
-            const bool in_transit = written.error().is(error::server_down) ||
-                                    written.error().is(error::timeout);
+            const bool in_transit =
+                written.error().is(error::server_down) || written.error().is(error::timeout);
             if (!in_transit) {
                 return written;
             }
@@ -345,16 +357,23 @@ private:
 
     bool is_ad(const connection& c) const {
         switch (cfg_.dialect) {
-        case dialect_choice::active_directory: return true;
-        case dialect_choice::openldap: return false;
-        default: return c.info().is_active_directory();
+        case dialect_choice::active_directory:
+            return true;
+        case dialect_choice::openldap:
+            return false;
+        default:
+            return c.info().is_active_directory();
         }
     }
 
     bool is_ad_known() const { return dialect_.load() == ldap::dialect::active_directory; }
 
-    const std::string& user_base() const { return cfg_.user_base.empty() ? cfg_.base_dn : cfg_.user_base; }
-    const std::string& group_base() const { return cfg_.group_base.empty() ? cfg_.base_dn : cfg_.group_base; }
+    const std::string& user_base() const {
+        return cfg_.user_base.empty() ? cfg_.base_dn : cfg_.user_base;
+    }
+    const std::string& group_base() const {
+        return cfg_.group_base.empty() ? cfg_.base_dn : cfg_.group_base;
+    }
 
     static result<void> check_new_password(std::string_view password) {
         if (password.empty()) {
@@ -403,8 +422,9 @@ private:
 
     result<account_state> read_state(connection& c, std::string_view dn) const {
         const bool ad = is_ad(c);
-        auto found = c.search(operation_kind::search, std::string(dn), LDAP_SCOPE_BASE,
-                              "(objectClass=*)", ad ? ad_state_attributes : openldap_state_attributes, 1);
+        auto found =
+            c.search(operation_kind::search, std::string(dn), LDAP_SCOPE_BASE, "(objectClass=*)",
+                     ad ? ad_state_attributes : openldap_state_attributes, 1);
         if (!found) {
             return found.error();
         }
@@ -418,7 +438,8 @@ private:
         account_state s;
         const std::uint64_t uac = to_u64(e.first("userAccountControl"));
         s.disabled = (uac & uac_accountdisable) != 0;
-        if (const auto computed = e.first("msDS-User-Account-Control-Computed"); !computed.empty()) {
+        if (const auto computed = e.first("msDS-User-Account-Control-Computed");
+            !computed.empty()) {
             const std::uint64_t bits = to_u64(computed);
             s.locked = (bits & uac_lockout) != 0;
             s.password_expired = (bits & uac_password_expired) != 0;
@@ -429,7 +450,8 @@ private:
         s.must_change = !pwd_last_set.empty() && to_i64(pwd_last_set) == 0;
         const std::int64_t expires = to_i64(e.first("accountExpires"));
         constexpr std::int64_t never = 0x7fffffffffffffff;
-        s.account_expired = expires != 0 && expires != never && expires < filetime_of(clock_->system_now());
+        s.account_expired =
+            expires != 0 && expires != never && expires < filetime_of(clock_->system_now());
         return s;
     }
 
@@ -442,14 +464,16 @@ private:
         return s;
     }
 
-    // --- groups ------------------------------------------------------------------------------------
+    // --- groups
+    // ------------------------------------------------------------------------------------
 
     result<std::vector<group_entry>> ad_groups(connection& c, std::string_view dn) const {
         // LDAP_MATCHING_RULE_IN_CHAIN walks nested membership on the server.
         const std::string filter =
-            "(&(objectClass=group)(member:1.2.840.113556.1.4.1941:=" + escape_filter_value(dn) + "))";
-        auto found = c.search(operation_kind::search, group_base(), LDAP_SCOPE_SUBTREE, filter, {"cn"},
-                              static_cast<int>(cfg_.max_groups));
+            "(&(objectClass=group)(member:1.2.840.113556.1.4.1941:=" + escape_filter_value(dn) +
+            "))";
+        auto found = c.search(operation_kind::search, group_base(), LDAP_SCOPE_SUBTREE, filter,
+                              {"cn"}, static_cast<int>(cfg_.max_groups));
         if (!found) {
             return found.error();
         }
@@ -516,9 +540,11 @@ private:
         // Policy hints make AD apply history to a reset; sent only where the rootDSE offers them
         // (Samba refuses them when critical and ignores them otherwise).
         if (c.info().supports_control(oid_policy_hints)) {
-            controls.push_back({std::string(oid_policy_hints), std::string(policy_hints_value), false});
+            controls.push_back(
+                {std::string(oid_policy_hints), std::string(policy_hints_value), false});
         } else if (c.info().supports_control(oid_policy_hints_deprecated)) {
-            controls.push_back({std::string(oid_policy_hints_deprecated), std::string(policy_hints_value), false});
+            controls.push_back(
+                {std::string(oid_policy_hints_deprecated), std::string(policy_hints_value), false});
         }
         return c.modify(operation_kind::reset, std::string(dn), mods, controls);
     }
@@ -548,7 +574,8 @@ private:
                             {{std::string(oid_ppolicy_request), {}, false}});
         } else {
             if (!c.info().supports_extension(oid_password_modify)) {
-                return failure(error::unsupported, "server does not offer the Password Modify exop");
+                return failure(error::unsupported,
+                               "server does not offer the Password Modify exop");
             }
             done = c.password_modify(operation_kind::reset, dn, "", password);
         }
@@ -582,12 +609,14 @@ std::unique_ptr<directory> make_directory(config cfg, std::shared_ptr<const comm
         const bool ldap = uri.starts_with("ldap://");
         const bool ldapi = uri.starts_with("ldapi://");
         if (!ldaps && !ldap && !ldapi) {
-            throw std::invalid_argument("directory: URI must be ldaps://, ldap:// or ldapi://: " + uri);
+            throw std::invalid_argument("directory: URI must be ldaps://, ldap:// or ldapi://: " +
+                                        uri);
         }
         if (ldap && !cfg.start_tls) {
-            common::log(common::log_level::warning,
-                        "directory: plain LDAP without StartTLS; passwords cross the network in clear",
-                        {{"uri", uri}});
+            common::log(
+                common::log_level::warning,
+                "directory: plain LDAP without StartTLS; passwords cross the network in clear",
+                {{"uri", uri}});
         }
     }
     if (!cfg.tls_verify) {
@@ -606,11 +635,12 @@ std::unique_ptr<directory> make_directory(config cfg, std::shared_ptr<const comm
         throw std::invalid_argument("directory: service account DN and password are required");
     }
     if (cfg.dialect == dialect_choice::invalid) {
-        throw std::invalid_argument("directory: dialect must be detect, active_directory or openldap");
+        throw std::invalid_argument(
+            "directory: dialect must be detect, active_directory or openldap");
     }
-    if (cfg.pool_size == 0 || cfg.connect_timeout.count() <= 0 || cfg.operation_timeout.count() <= 0 ||
-        cfg.acquire_timeout.count() <= 0 || cfg.backoff_min.count() <= 0 ||
-        cfg.backoff_max < cfg.backoff_min) {
+    if (cfg.pool_size == 0 || cfg.connect_timeout.count() <= 0 ||
+        cfg.operation_timeout.count() <= 0 || cfg.acquire_timeout.count() <= 0 ||
+        cfg.backoff_min.count() <= 0 || cfg.backoff_max < cfg.backoff_min) {
         throw std::invalid_argument(
             "directory: pool size, timeouts and backoff must be positive (backoff max >= min)");
     }

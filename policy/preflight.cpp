@@ -41,8 +41,7 @@ std::vector<config::semantic_problem> preflight(const config::config& c) {
     }
     if (auto buckets = make_bucket_set(c.throttles); !buckets) {
         const auto& f = buckets.error();
-        out.push_back({f.bucket.empty() ? "throttles" : "throttles." + f.bucket,
-                       f.code.message()});
+        out.push_back({f.bucket.empty() ? "throttles" : "throttles." + f.bucket, f.code.message()});
     }
     for (const auto& p : check_policy(c.policy)) {
         out.push_back({"policy", p.where + ": " + p.what});

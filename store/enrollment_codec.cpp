@@ -203,7 +203,7 @@ std::string encode_questions(const std::vector<question_answer>& questions,
 }
 
 result<std::vector<question_answer>> decode_questions(std::string_view plain,
-                                                     std::optional<timestamp>* confirmed_at) {
+                                                      std::optional<timestamp>* confirmed_at) {
     reader r(plain);
     std::uint32_t count = 0;
     if (!r.version() || !r.u32(count) || count > max_items) {
@@ -251,7 +251,9 @@ result<sealed_enrollment> seal_enrollment(const enrollment& e, std::uint64_t ver
     if (auto r = seal_one(encode_totp(e.totp), field_totp, row.totp); !r) {
         return r.error();
     }
-    if (auto r = seal_one(encode_questions(e.questions, e.questions_confirmed_at), field_questions, row.questions); !r) {
+    if (auto r = seal_one(encode_questions(e.questions, e.questions_confirmed_at), field_questions,
+                          row.questions);
+        !r) {
         return r.error();
     }
     return row;

@@ -146,13 +146,11 @@ std::string cpu_report(const cpu_meter& meter, const cpu_sample& start, const cp
     const auto n = static_cast<double>(count);
     const std::string per = "/" + std::string(unit);
     auto us = [n](double s) { return std::to_string(std::lround(s * 1e6 / n)); };
-    std::string out = "client_cpu_us" + per + "=" + us(end.client - start.client) +
-                      " client_csw" + per + "=" +
-                      fixed(static_cast<double>(end.client_switches - start.client_switches) / n,
-                            1);
-    for (std::size_t i = 0; i < meter.servers().size() && i < start.servers.size() &&
-                            i < end.servers.size();
-         ++i) {
+    std::string out =
+        "client_cpu_us" + per + "=" + us(end.client - start.client) + " client_csw" + per + "=" +
+        fixed(static_cast<double>(end.client_switches - start.client_switches) / n, 1);
+    for (std::size_t i = 0;
+         i < meter.servers().size() && i < start.servers.size() && i < end.servers.size(); ++i) {
         if (start.servers[i] && end.servers[i]) {
             out += " " + meter.servers()[i].name + "_cpu_us" + per + "=" +
                    us(*end.servers[i] - *start.servers[i]);

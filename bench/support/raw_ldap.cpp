@@ -92,8 +92,8 @@ void expect_success(const raw_connection& c, LDAPMessage* msg, const std::string
     const ldap_string_ptr diag(raw_diag);
     const controls_ptr ctrls(raw_ctrls);
     if (rc != LDAP_SUCCESS) {
-        throw std::runtime_error("raw_libldap: " + what + ": ldap rc=" + std::to_string(rc) +
-                                 " (" + ldap_err2string(rc) + ")" +
+        throw std::runtime_error("raw_libldap: " + what + ": ldap rc=" + std::to_string(rc) + " (" +
+                                 ldap_err2string(rc) + ")" +
                                  (diag ? std::string(": ") + diag.get() : std::string()));
     }
     if (LDAPControl* pp =

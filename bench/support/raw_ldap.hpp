@@ -84,8 +84,7 @@ void expect_success(const raw_connection& c, LDAPMessage* msg, const std::string
 /// `on_answer(tag, msg)` for each after removing it from c.in_flight. With a zero timeout
 /// ldap_result reads at most one PDU per call and answers 0 when that was only a search entry,
 /// so it is called again while buffered bytes remain. Returns how many answers there were.
-template <class OnAnswer>
-std::size_t drain(raw_connection& c, OnAnswer&& on_answer) {
+template <class OnAnswer> std::size_t drain(raw_connection& c, OnAnswer&& on_answer) {
     std::size_t handled = 0;
     // Bounded, so that a buffer libldap cannot make progress on ends in the caller's stall
     // check rather than in a spin here.

@@ -23,9 +23,12 @@ EVP_MAC* hmac_algorithm() {
 
 const char* digest_name(mac_digest d) {
     switch (d) {
-    case mac_digest::sha1: return "SHA1";
-    case mac_digest::sha256: return "SHA256";
-    case mac_digest::sha512: return "SHA512";
+    case mac_digest::sha1:
+        return "SHA1";
+    case mac_digest::sha256:
+        return "SHA256";
+    case mac_digest::sha512:
+        return "SHA512";
     }
     throw std::logic_error("unknown mac_digest");
 }

@@ -25,7 +25,8 @@ public:
         unsigned failures = 0;
     };
 
-    void add_user(ldap::user_entry entry, std::string password, std::vector<std::string> groups = {}) {
+    void add_user(ldap::user_entry entry, std::string password,
+                  std::vector<std::string> groups = {}) {
         const std::lock_guard lock(mutex_);
         std::string dn = entry.dn;
         users_[dn] = user{std::move(entry), std::move(password), std::move(groups), {}, 0};
@@ -142,7 +143,7 @@ public:
             }
         }
         return u.password == new_password ? ldap::result<void>{}
-                                           : ldap::failure(ldap::error::not_verified);
+                                          : ldap::failure(ldap::error::not_verified);
     }
 
     ldap::result<void> change_password(std::string_view dn, std::string_view old_password,
@@ -169,7 +170,7 @@ public:
             u.entry.state.must_change = false;
         }
         return u.password == new_password ? ldap::result<void>{}
-                                           : ldap::failure(ldap::error::not_verified);
+                                          : ldap::failure(ldap::error::not_verified);
     }
 
     ldap::result<void> unlock(std::string_view dn) override {

@@ -70,7 +70,8 @@ ldap::config config_for(const server_under_test& s) {
     cfg.uris = {testenv(ad ? "SSPR_AD_LDAPS_URI" : "SSPR_OL_LDAPS_URI")};
     cfg.base_dn = testenv(ad ? "SSPR_AD_BASE" : "SSPR_OL_BASE");
     cfg.bind_dn = testenv(ad ? "SSPR_AD_BIND_DN" : "SSPR_OL_BIND_DN");
-    cfg.bind_password = common::secret(testenv_file(ad ? "SSPR_AD_BIND_PASSWORD_FILE" : "SSPR_OL_BIND_PASSWORD_FILE"));
+    cfg.bind_password = common::secret(
+        testenv_file(ad ? "SSPR_AD_BIND_PASSWORD_FILE" : "SSPR_OL_BIND_PASSWORD_FILE"));
     cfg.ca_file = testenv("SSPR_TEST_CA");
     cfg.connect_timeout = std::chrono::milliseconds(2000);
     cfg.operation_timeout = std::chrono::milliseconds(5000);
@@ -81,7 +82,8 @@ ldap::config config_for(const server_under_test& s) {
 }
 
 void control(const server_under_test& s, std::string_view action) {
-    const std::string command = "'" + s.ctl + "' " + std::string(action) + " '" + s.dir + "' >/dev/null 2>&1";
+    const std::string command =
+        "'" + s.ctl + "' " + std::string(action) + " '" + s.dir + "' >/dev/null 2>&1";
     if (std::system(command.c_str()) != 0) {
         throw std::runtime_error("failed: " + command);
     }

@@ -14,16 +14,17 @@ namespace sspr::testing {
 /// the missing SSPR_TESTENV_FILE) so a misconfigured run fails loudly instead of skipping.
 const std::string& testenv(std::string_view key);
 
-/// The contents of the file named by the value of `key` (a password file), without a trailing newline.
+/// The contents of the file named by the value of `key` (a password file), without a trailing
+/// newline.
 std::string testenv_file(std::string_view key);
 
 enum class server { openldap, samba_ad };
 
 struct server_under_test {
     server kind;
-    std::string name;    // "openldap" / "samba-ad", for test output
-    std::string ctl;     // scripts/testenv/slapd.sh or samba.sh
-    std::string dir;     // the instance folder the ctl script takes
+    std::string name; // "openldap" / "samba-ad", for test output
+    std::string ctl;  // scripts/testenv/slapd.sh or samba.sh
+    std::string dir;  // the instance folder the ctl script takes
 };
 
 /// Both servers, for GENERATE.

@@ -24,8 +24,9 @@ code_issuer make_issuer() {
     // A fresh 32-byte server key per test run, as load_key_file() would hand it over.
     std::array<std::byte, 32> key{};
     sspr::common::make_system_random()->fill(key);
-    return code_issuer(sspr::common::secret(std::string(reinterpret_cast<const char*>(key.data()), key.size())),
-                       sspr::common::make_system_random());
+    return code_issuer(
+        sspr::common::secret(std::string(reinterpret_cast<const char*>(key.data()), key.size())),
+        sspr::common::make_system_random());
 }
 
 sspr::config::code_method_config six_digits() {
@@ -55,8 +56,9 @@ TEST_CASE("code round trip: an emailed code is accepted once and only for its bi
           "[delivery][integration]") {
     const auto issuer = make_issuer();
     const auto to = sspr::testing::unique_address("roundtrip");
-    const code_binding binding{"uid=t21,ou=people,dc=example,dc=org", "flow-" + sspr::testing::unique_token(),
-                               sspr::config::method::email, to};
+    const code_binding binding{"uid=t21,ou=people,dc=example,dc=org",
+                               "flow-" + sspr::testing::unique_token(), sspr::config::method::email,
+                               to};
     const auto now = std::chrono::system_clock::now();
     auto issued = issuer.issue(binding, six_digits(), now);
     REQUIRE(issued.has_value());
@@ -87,8 +89,9 @@ TEST_CASE("code round trip: an emailed code is accepted once and only for its bi
 TEST_CASE("code round trip: a code sent by SMS webhook is accepted, an expired one is not",
           "[delivery][integration]") {
     const auto issuer = make_issuer();
-    const code_binding binding{"uid=t22,ou=people,dc=example,dc=org", "flow-" + sspr::testing::unique_token(),
-                               sspr::config::method::sms, "+82 10-5555-0100"};
+    const code_binding binding{"uid=t22,ou=people,dc=example,dc=org",
+                               "flow-" + sspr::testing::unique_token(), sspr::config::method::sms,
+                               "+82 10-5555-0100"};
     const auto now = std::chrono::system_clock::now();
     auto issued = issuer.issue(binding, six_digits(), now);
     REQUIRE(issued.has_value());
@@ -101,7 +104,8 @@ TEST_CASE("code round trip: a code sent by SMS webhook is accepted, an expired o
     const auto requests = sspr::testing::requests_with_key(id);
     REQUIRE(requests.size() == 1);
     const auto body = boost::json::parse(std::string(requests[0].at("body").as_string()));
-    const auto typed = sspr::testing::find_code(std::string(body.as_object().at("text").as_string()));
+    const auto typed =
+        sspr::testing::find_code(std::string(body.as_object().at("text").as_string()));
     REQUIRE(typed.size() == 6);
 
     CHECK(issuer.verify(issued->record, binding, typed, now + 600s).status == code_status::expired);

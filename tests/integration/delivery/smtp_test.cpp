@@ -13,12 +13,12 @@ using sspr::delivery::error;
 using sspr::delivery::message;
 using sspr::delivery::message_kind;
 using sspr::testing::error_of;
+using sspr::testing::listener;
 using sspr::testing::mail_for;
 using sspr::testing::parse_entity;
 using sspr::testing::send_and_wait;
-using sspr::testing::testenv;
-using sspr::testing::listener;
 using sspr::testing::smtp_config;
+using sspr::testing::testenv;
 
 namespace {
 

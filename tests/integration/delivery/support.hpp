@@ -206,8 +206,7 @@ inline config::delivery_config smtp_config(listener which, bool with_auth) {
     const auto& port =
         testenv(which == listener::starttls ? "SSPR_SMTP_PORT" : "SSPR_SMTP_TLS_PORT");
     c.port = static_cast<std::uint16_t>(std::stoul(port));
-    c.tls = which == listener::starttls ? config::smtp_tls::starttls
-                                        : config::smtp_tls::implicit;
+    c.tls = which == listener::starttls ? config::smtp_tls::starttls : config::smtp_tls::implicit;
     c.ca_file = testenv("SSPR_TEST_CA");
     c.from = "Example IT <noreply@example.org>";
     if (with_auth) {
@@ -229,6 +228,5 @@ inline config::delivery_config sms_config(const std::string& path_suffix = "") {
     c.timeout = 5s;
     return cfg;
 }
-
 
 } // namespace sspr::testing

@@ -18,8 +18,8 @@ using sspr::delivery::message_kind;
 using sspr::testing::error_of;
 using sspr::testing::requests_with_key;
 using sspr::testing::send_and_wait;
-using sspr::testing::testenv;
 using sspr::testing::sms_config;
+using sspr::testing::testenv;
 
 namespace {
 

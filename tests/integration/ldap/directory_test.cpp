@@ -24,7 +24,8 @@ struct fixture {
     std::unique_ptr<ldap::directory> dir;
 
     explicit fixture(server_under_test srv, ldap::config cfg)
-        : s(std::move(srv)), dir(ldap::make_directory(std::move(cfg), common::make_system_clock())) {}
+        : s(std::move(srv)),
+          dir(ldap::make_directory(std::move(cfg), common::make_system_clock())) {}
     explicit fixture(const server_under_test& srv) : fixture(srv, testing::config_for(srv)) {}
 
     bool ad() const { return s.kind == server::samba_ad; }
@@ -38,7 +39,9 @@ struct fixture {
     }
 };
 
-const std::string& start_password() { return testenv("SSPR_TEST_USER_PASSWORD"); }
+const std::string& start_password() {
+    return testenv("SSPR_TEST_USER_PASSWORD");
+}
 
 server_under_test pick_server() {
     auto all = testing::servers();
@@ -174,7 +177,8 @@ TEST_CASE("directory: binds as the user are classified", "[ldap][integration]") 
     auto wrong = f.dir->verify_password(alice.dn, "Not-Her-Password-1!");
     REQUIRE_FALSE(wrong.has_value());
     CHECK(wrong.error().is(ldap::error::invalid_credentials));
-    CHECK(f.dir->verify_password(alice.dn, start_password()).has_value()); // clears the failure count
+    CHECK(
+        f.dir->verify_password(alice.dn, start_password()).has_value()); // clears the failure count
     auto empty = f.dir->verify_password(alice.dn, "");
     REQUIRE_FALSE(empty.has_value());
     CHECK(empty.error().is(ldap::error::invalid_credentials));
@@ -190,7 +194,8 @@ TEST_CASE("directory: binds as the user are classified", "[ldap][integration]") 
     CHECK(must.error().is(ldap::error::must_change_password));
 }
 
-TEST_CASE("directory: reset sets the new password and the old one stops working", "[ldap][integration]") {
+TEST_CASE("directory: reset sets the new password and the old one stops working",
+          "[ldap][integration]") {
     fixture f(pick_server());
     INFO("server: " << f.s.name);
     const auto user = f.user("t01");
@@ -247,7 +252,8 @@ TEST_CASE("directory: change with the right current password", "[ldap][integrati
     CHECK_FALSE(f.dir->verify_password(user.dn, start_password()).has_value());
 }
 
-TEST_CASE("directory: change with a wrong current password changes nothing", "[ldap][integration]") {
+TEST_CASE("directory: change with a wrong current password changes nothing",
+          "[ldap][integration]") {
     fixture f(pick_server());
     INFO("server: " << f.s.name);
     const auto user = f.user("t05");
@@ -286,7 +292,8 @@ TEST_CASE("directory: AD refuses a password that is not complex", "[ldap][integr
     CHECK(reset.error().is(ldap::error::password_not_complex));
 }
 
-TEST_CASE("directory: a change back to a recent password is refused as history", "[ldap][integration]") {
+TEST_CASE("directory: a change back to a recent password is refused as history",
+          "[ldap][integration]") {
     fixture f(pick_server());
     INFO("server: " << f.s.name);
     const auto user = f.user("t08");
@@ -300,7 +307,8 @@ TEST_CASE("directory: a change back to a recent password is refused as history",
     CHECK(f.dir->verify_password(user.dn, "History-Pass-8a!").has_value());
 }
 
-TEST_CASE("directory: the service account cannot reset a protected account", "[ldap][integration]") {
+TEST_CASE("directory: the service account cannot reset a protected account",
+          "[ldap][integration]") {
     fixture f(pick_server());
     INFO("server: " << f.s.name);
     const auto admin = f.user("padmin");
@@ -314,7 +322,8 @@ TEST_CASE("directory: the service account cannot reset a protected account", "[l
     CHECK(f.dir->verify_password(admin.dn, start_password()).has_value());
 }
 
-TEST_CASE("directory: unlock clears a lockout and leaves a disabled account disabled", "[ldap][integration]") {
+TEST_CASE("directory: unlock clears a lockout and leaves a disabled account disabled",
+          "[ldap][integration]") {
     fixture f(pick_server());
     INFO("server: " << f.s.name);
     const auto user = f.user("t09");
@@ -350,7 +359,8 @@ TEST_CASE("directory: a disabled account is not reset", "[ldap][integration]") {
     CHECK(state->disabled);
 }
 
-TEST_CASE("directory: reset with must-change makes the next bind ask for a change", "[ldap][integration]") {
+TEST_CASE("directory: reset with must-change makes the next bind ask for a change",
+          "[ldap][integration]") {
     fixture f(pick_server());
     INFO("server: " << f.s.name);
     const auto user = f.user("t10");
@@ -398,7 +408,8 @@ TEST_CASE("directory: TLS with an untrusted certificate is refused", "[ldap][int
     CHECK(found.error().is(ldap::error::tls_failure));
 }
 
-TEST_CASE("directory: server stopped mid-run gives a typed error and recovers", "[ldap][integration]") {
+TEST_CASE("directory: server stopped mid-run gives a typed error and recovers",
+          "[ldap][integration]") {
     const auto s = pick_server();
     INFO("server: " << s.name);
     fixture f(s);
@@ -424,7 +435,8 @@ TEST_CASE("directory: server stopped mid-run gives a typed error and recovers", 
     CHECK(f.dir->verify_password(alice.dn, start_password()).has_value());
 }
 
-TEST_CASE("directory: a hung server times out and extra callers are refused at once", "[ldap][integration]") {
+TEST_CASE("directory: a hung server times out and extra callers are refused at once",
+          "[ldap][integration]") {
     // slapd stopped with SIGSTOP keeps its sockets open but never answers.
     const auto s = testing::servers().at(0);
     auto cfg = testing::config_for(s);
@@ -454,7 +466,8 @@ TEST_CASE("directory: a hung server times out and extra callers are refused at o
     CHECK(second_result.has_value());
 }
 
-TEST_CASE("directory: StartTLS on ldap:// works with a verified certificate", "[ldap][integration]") {
+TEST_CASE("directory: StartTLS on ldap:// works with a verified certificate",
+          "[ldap][integration]") {
     const auto s = pick_server();
     INFO("server: " << s.name);
     auto cfg = testing::config_for(s);
@@ -465,8 +478,10 @@ TEST_CASE("directory: StartTLS on ldap:// works with a verified certificate", "[
     CHECK(f.dir->verify_password(bob.dn, start_password()).has_value());
 }
 
-TEST_CASE("directory: AD refuses a simple bind without TLS as a configuration error", "[ldap][integration]") {
-    // Samba, like AD, refuses simple binds on plain LDAP; that is the admin's mistake, not the user's.
+TEST_CASE("directory: AD refuses a simple bind without TLS as a configuration error",
+          "[ldap][integration]") {
+    // Samba, like AD, refuses simple binds on plain LDAP; that is the admin's mistake, not the
+    // user's.
     const auto s = testing::servers().at(1);
     auto cfg = testing::config_for(s);
     cfg.uris = {testenv("SSPR_AD_LDAP_URI")};
@@ -478,7 +493,8 @@ TEST_CASE("directory: AD refuses a simple bind without TLS as a configuration er
     CHECK(found.error().is(ldap::error::tls_required));
 }
 
-TEST_CASE("directory: OpenLDAP reset by replacing userPassword, policy still applied", "[ldap][integration]") {
+TEST_CASE("directory: OpenLDAP reset by replacing userPassword, policy still applied",
+          "[ldap][integration]") {
     const auto s = testing::servers().at(0);
     auto cfg = testing::config_for(s);
     cfg.openldap_reset = ldap::openldap_reset_mode::replace_user_password;
@@ -547,7 +563,8 @@ TEST_CASE("directory: OpenLDAP userPassword replace sends the password as given"
     }
 }
 
-TEST_CASE("directory: a wrong service account password is reported, not retried elsewhere", "[ldap][integration]") {
+TEST_CASE("directory: a wrong service account password is reported, not retried elsewhere",
+          "[ldap][integration]") {
     const auto s = pick_server();
     INFO("server: " << s.name);
     auto cfg = testing::config_for(s);

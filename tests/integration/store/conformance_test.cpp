@@ -346,8 +346,8 @@ TEMPLATE_TEST_CASE("store: an enrolment reads back field for field", "[store]", 
     CHECK_FALSE(read.questions_confirmed_at.has_value());
 }
 
-TEMPLATE_TEST_CASE("store: the TOTP's and the answers' confirmation times read back",
-                   "[store]", STORE_BACKENDS) {
+TEMPLATE_TEST_CASE("store: the TOTP's and the answers' confirmation times read back", "[store]",
+                   STORE_BACKENDS) {
     TestType backend;
     auto store = backend.open();
     auto e = sample_enrollment("uid=bob,ou=people,dc=example,dc=org");

@@ -162,12 +162,12 @@ TEST_CASE("blocking_pool: jobs may own move-only things", "[common]") {
     std::promise<int> done;
     auto result = done.get_future();
     auto owned = std::make_unique<int>(42);
-    REQUIRE(pool.try_post([p = std::move(owned), d = std::move(done)]() mutable { d.set_value(*p); }));
+    REQUIRE(
+        pool.try_post([p = std::move(owned), d = std::move(done)]() mutable { d.set_value(*p); }));
     CHECK(result.get() == 42);
 }
 
-TEST_CASE("unique_function: moves its target, calls it, and is empty when moved from",
-          "[common]") {
+TEST_CASE("unique_function: moves its target, calls it, and is empty when moved from", "[common]") {
     sspr::common::unique_function<int(int)> f = [base = std::make_unique<int>(10)](int x) {
         return *base + x;
     };

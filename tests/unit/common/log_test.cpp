@@ -47,9 +47,8 @@ TEST_CASE("log: without fields only level and message are written", "[common]") 
     stderr_capture capture;
     log(log_level::error, "directory unreachable");
     log(log_level::warning, "", {{"empty", ""}});
-    CHECK(capture.text() ==
-          "level=error msg=\"directory unreachable\"\n"
-          "level=warning msg=\"\" empty=\"\"\n");
+    CHECK(capture.text() == "level=error msg=\"directory unreachable\"\n"
+                            "level=warning msg=\"\" empty=\"\"\n");
 }
 
 TEST_CASE("log: each level has its name", "[common]") {
@@ -60,11 +59,10 @@ TEST_CASE("log: each level has its name", "[common]") {
     log(log_level::info, "i");
     log(log_level::warning, "w");
     log(log_level::error, "e");
-    CHECK(capture.text() ==
-          "level=debug msg=\"d\"\n"
-          "level=info msg=\"i\"\n"
-          "level=warning msg=\"w\"\n"
-          "level=error msg=\"e\"\n");
+    CHECK(capture.text() == "level=debug msg=\"d\"\n"
+                            "level=info msg=\"i\"\n"
+                            "level=warning msg=\"w\"\n"
+                            "level=error msg=\"e\"\n");
 }
 
 TEST_CASE("log: control characters are escaped so that an event stays on one line", "[common]") {
@@ -73,9 +71,8 @@ TEST_CASE("log: control characters are escaped so that an event stays on one lin
     log(log_level::warning, "bad\r\nmessage", {{"login", "evil\nlevel=error msg=\"forged\""}});
     const std::string text = capture.text();
     CHECK(count_newlines(text) == 1);
-    CHECK(text ==
-          "level=warning msg=\"bad\\x0d\\x0amessage\" "
-          "login=\"evil\\x0alevel=error msg=\\\"forged\\\"\"\n");
+    CHECK(text == "level=warning msg=\"bad\\x0d\\x0amessage\" "
+                  "login=\"evil\\x0alevel=error msg=\\\"forged\\\"\"\n");
 }
 
 TEST_CASE("log: quotes, backslashes, tabs, escape and NUL bytes are escaped", "[common]") {
@@ -144,9 +141,8 @@ TEST_CASE("log: set_log_level(warning) suppresses debug and info", "[common]") {
     log(log_level::info, "hidden info");
     log(log_level::warning, "shown warning");
     log(log_level::error, "shown error");
-    CHECK(capture.text() ==
-          "level=warning msg=\"shown warning\"\n"
-          "level=error msg=\"shown error\"\n");
+    CHECK(capture.text() == "level=warning msg=\"shown warning\"\n"
+                            "level=error msg=\"shown error\"\n");
 }
 
 TEST_CASE("log: set_log_level(error) suppresses warnings too", "[common]") {

@@ -123,9 +123,11 @@ TEST_CASE("rules: the header deadline fits inside the request deadline", "[confi
                 "(default 10s)"});
     CHECK(problems(with("server", server_head + "  request_timeout: 5s\n"
                                                 "  header_timeout: 5s\n"
-                                                "  idle_timeout: 1h\n")).empty());
+                                                "  idle_timeout: 1h\n"))
+              .empty());
     CHECK(problems(with("server", server_head + "  idle_timeout: 2h\n  workers: 0\n"
-                                                "  io_threads: 65\n")).size() == 3);
+                                                "  io_threads: 65\n"))
+              .size() == 3);
 }
 
 // ---- directory --------------------------------------------------------------------------------

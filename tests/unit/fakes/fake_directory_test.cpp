@@ -29,9 +29,9 @@ sspr::ldap::user_entry jdoe() {
 struct fixture {
     fake_directory dir;
     fixture() {
-        dir.add_user(jdoe(), first_password,
-                     {"cn=staff,ou=groups,dc=example,dc=org",
-                      "cn=vpn,ou=groups,dc=example,dc=org"});
+        dir.add_user(
+            jdoe(), first_password,
+            {"cn=staff,ou=groups,dc=example,dc=org", "cn=vpn,ou=groups,dc=example,dc=org"});
     }
     bool locked() {
         const auto state = dir.state_of(jdoe_dn);
@@ -41,8 +41,7 @@ struct fixture {
 };
 
 // The error of a failed call; fails the test when the call succeeded.
-template <class Result>
-boost::system::error_code error_of(const Result& r) {
+template <class Result> boost::system::error_code error_of(const Result& r) {
     REQUIRE_FALSE(r.has_value());
     return r.error().code;
 }

@@ -12,7 +12,8 @@ TEST_CASE("flows adapters: a code record survives the store and a foreign row is
         c.binding_hash[i] = static_cast<unsigned char>(i * 7);
         c.code_hash[i] = static_cast<unsigned char>(255 - i);
     }
-    c.expires_at = std::chrono::system_clock::time_point(std::chrono::milliseconds(1'700'000'000'123));
+    c.expires_at =
+        std::chrono::system_clock::time_point(std::chrono::milliseconds(1'700'000'000'123));
     c.tries_left = 4;
     const auto row = flows::to_store("flow-1", config::method::sms, c);
     CHECK(row.flow_id == "flow-1");

@@ -1,9 +1,9 @@
 // flows::engine over the fakes of its seams: the reset, unlock, change and enrolment steps, what a
 // stand-in sees, throttles, binding and replay. The same flows against real servers and over HTTPS
 // are in tests/integration/gateway/.
+#include "audit/audit.hpp"
 #include "challenge/base32.hpp"
 #include "challenge/totp.hpp"
-#include "audit/audit.hpp"
 #include "common/random.hpp"
 #include "config/holder.hpp"
 #include "flows/engine.hpp"
@@ -17,9 +17,9 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <unistd.h>
-#include <set>
 
 // Catch prints a result as its problem or error (boost's own operator<< needs T printable).
 template <class T> struct Catch::StringMaker<boost::system::result<T, sspr::flows::failure>> {
@@ -160,15 +160,14 @@ struct harness {
 
     common::secret totp_now(const common::secret& key) const {
         auto params = challenge::make_totp_params(holder->snapshot()->methods.totp);
-        return challenge::totp_at(
-            key, challenge::totp_step(clock->system_now(), params->period), *params);
+        return challenge::totp_at(key, challenge::totp_step(clock->system_now(), params->period),
+                                  *params);
     }
 
     std::size_t messages_to(std::string_view address) const {
         const auto all = sender->messages();
-        return static_cast<std::size_t>(std::count_if(all.begin(), all.end(), [&](const auto& m) {
-            return m.destination == address;
-        }));
+        return static_cast<std::size_t>(std::count_if(
+            all.begin(), all.end(), [&](const auto& m) { return m.destination == address; }));
     }
 };
 
@@ -219,7 +218,8 @@ TEST_CASE("flows: a reset by email code changes the password once, and says so",
     CHECK(h.sender->messages().back().kind == delivery::message_kind::password_changed);
 
     // Single use: the same flow completes nothing again.
-    auto again = h.engine->complete_reset(h.ctx, flow, common::secret(std::string("another one 123456")));
+    auto again =
+        h.engine->complete_reset(h.ctx, flow, common::secret(std::string("another one 123456")));
     REQUIRE_FALSE(again);
     CHECK(again.error().problem == problem::flow_not_found);
     CHECK(h.directory->password_of(std::string(alice_dn)) == new_password);
@@ -256,7 +256,8 @@ TEST_CASE("flows: unknown, unenrolled and real users look the same at start, cha
     REQUIRE(sent);
     CHECK(sent->code_sent);
     CHECK(h.sender->messages().size() == before); // nothing goes out for a stand-in
-    auto guessed = h.engine->verify(flows::flow_type::reset, h.ctx, fake, "email-0", code("123456"));
+    auto guessed =
+        h.engine->verify(flows::flow_type::reset, h.ctx, fake, "email-0", code("123456"));
     REQUIRE_FALSE(guessed);
     CHECK(guessed.error().problem == problem::proof_invalid);
     auto done = h.engine->complete_reset(h.ctx, fake, common::secret(std::string(new_password)));
@@ -275,7 +276,8 @@ TEST_CASE("flows: a wrong code is refused, and guessing gets the user blocked ev
     REQUIRE(h.engine->challenge(flows::flow_type::reset, h.ctx, flow, "email-0"));
     const std::string right = h.sender->last_code();
 
-    auto first = h.engine->verify(flows::flow_type::reset, h.ctx, flow, "email-0", code(wrong_code(right)));
+    auto first =
+        h.engine->verify(flows::flow_type::reset, h.ctx, flow, "email-0", code(wrong_code(right)));
     REQUIRE_FALSE(first);
     CHECK(first.error().problem == problem::proof_invalid);
 
@@ -317,12 +319,14 @@ TEST_CASE("flows: a code proves only the flow and user it was sent for", "[flows
     REQUIRE(h.engine->challenge(flows::flow_type::reset, h.ctx, fb, "email-0"));
     const std::string bob_code = h.sender->last_code();
     if (alice_code != bob_code) {
-        auto crossed = h.engine->verify(flows::flow_type::reset, h.ctx, fb, "email-0", code(alice_code));
+        auto crossed =
+            h.engine->verify(flows::flow_type::reset, h.ctx, fb, "email-0", code(alice_code));
         REQUIRE_FALSE(crossed);
         CHECK(crossed.error().problem == problem::proof_invalid);
     }
     // A reset flow is not an unlock flow.
-    auto other_kind = h.engine->verify(flows::flow_type::unlock, h.ctx, fa, "email-0", code(alice_code));
+    auto other_kind =
+        h.engine->verify(flows::flow_type::unlock, h.ctx, fa, "email-0", code(alice_code));
     REQUIRE_FALSE(other_kind);
     CHECK(other_kind.error().problem == problem::flow_not_found);
     CHECK(h.engine->verify(flows::flow_type::reset, h.ctx, fb, "email-0", code(bob_code)));
@@ -462,7 +466,8 @@ TEST_CASE("flows: security questions are drawn, checked with argon2id, and redra
 
 TEST_CASE("flows: enrolment confirms an email with a code and lists it masked", "[flows]") {
     harness h;
-    auto bad = h.engine->enroll_session(h.ctx, "alice", common::secret(std::string("wrong-password")));
+    auto bad =
+        h.engine->enroll_session(h.ctx, "alice", common::secret(std::string("wrong-password")));
     REQUIRE_FALSE(bad);
     CHECK(bad.error().problem == problem::credentials_invalid);
     auto nobody = h.engine->enroll_session(h.ctx, "nobody", common::secret(std::string("x")));
@@ -510,8 +515,9 @@ TEST_CASE("flows: change needs the current password; unknown users get the same 
     harness h;
     auto wrong = h.engine->change_password(h.ctx, "alice", common::secret(std::string("wrong one")),
                                            common::secret(std::string(new_password)));
-    auto unknown = h.engine->change_password(h.ctx, "nobody", common::secret(std::string("wrong one")),
-                                             common::secret(std::string(new_password)));
+    auto unknown =
+        h.engine->change_password(h.ctx, "nobody", common::secret(std::string("wrong one")),
+                                  common::secret(std::string(new_password)));
     REQUIRE_FALSE(wrong);
     REQUIRE_FALSE(unknown);
     CHECK(wrong.error().problem == problem::credentials_invalid);

@@ -75,8 +75,9 @@ struct harness {
         alice.display_name = "Alice Example";
         directory->add_user(alice, std::string(old_password));
         const config::config cfg = test_config();
-        holder = std::make_unique<config::holder>(
-            cfg, [cfg] { return config::load_result(config::loaded_config{cfg, {}}); });
+        holder = std::make_unique<config::holder>(cfg, [cfg] {
+            return config::load_result(config::loaded_config{cfg, {}});
+        });
         flows::dependencies d;
         d.config = holder.get();
         d.directory = directory;
@@ -119,7 +120,8 @@ struct harness {
             response{http::status::internal_server_error, 11});
         application->handle(std::move(ex));
         std::unique_lock lock(out->mutex);
-        REQUIRE(out->cv.wait_for(lock, std::chrono::seconds(10), [&] { return out->res.has_value(); }));
+        REQUIRE(
+            out->cv.wait_for(lock, std::chrono::seconds(10), [&] { return out->res.has_value(); }));
         return *out->res;
     }
 
@@ -192,13 +194,13 @@ TEST_CASE("api: a reset by e-mail code, step by step over the JSON API", "[gatew
     CHECK(h.directory->password_of(std::string(alice_dn)) == new_password);
 
     // Single use.
-    res = h.post("/api/v1/reset/complete", {{"flow", flow}, {"new_password", "another one 123456"}});
+    res =
+        h.post("/api/v1/reset/complete", {{"flow", flow}, {"new_password", "another one 123456"}});
     CHECK(res.result_int() == 404);
     CHECK(code_of(res) == "flow_not_found");
 }
 
-TEST_CASE("api: bodies that are not what an endpoint takes are 400 naming the field",
-          "[gateway]") {
+TEST_CASE("api: bodies that are not what an endpoint takes are 400 naming the field", "[gateway]") {
     harness h;
     auto check = [&](std::string_view target, const boost::json::value& body, const char* field) {
         INFO(target << " " << boost::json::serialize(body));
@@ -213,9 +215,10 @@ TEST_CASE("api: bodies that are not what an endpoint takes are 400 naming the fi
     check("/api/v1/reset/challenge", {{"flow", "f"}}, "method");
     // Exactly one of code and answers.
     check("/api/v1/reset/verify", {{"flow", "f"}, {"method", "email-0"}}, "code");
-    check("/api/v1/reset/verify",
-          {{"flow", "f"}, {"method", "questions"}, {"code", "1"}, {"answers", boost::json::array{}}},
-          "code");
+    check(
+        "/api/v1/reset/verify",
+        {{"flow", "f"}, {"method", "questions"}, {"code", "1"}, {"answers", boost::json::array{}}},
+        "code");
     check("/api/v1/reset/verify",
           {{"flow", "f"}, {"method", "questions"}, {"answers", boost::json::array{{{"id", "a"}}}}},
           "answers");
@@ -241,15 +244,16 @@ TEST_CASE("api: password change refusals are the flows' problems", "[gateway]") 
 
 TEST_CASE("api: the enrolment session by bearer token or cookie", "[gateway]") {
     harness h;
-    response res = h.post("/api/v1/enroll/session", {{"username", "alice"}, {"password", old_password}});
+    response res =
+        h.post("/api/v1/enroll/session", {{"username", "alice"}, {"password", old_password}});
     REQUIRE(res.result_int() == 200);
     const std::string token(json_of(res).at("token").as_string());
     REQUIRE_FALSE(token.empty());
     const auto expires = json_of(res).at("expires_in").as_int64();
     CHECK(expires > 0);
     CHECK(res[http::field::set_cookie] ==
-          "ssprd_enroll=" + token + "; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=" +
-              std::to_string(expires));
+          "ssprd_enroll=" + token +
+              "; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=" + std::to_string(expires));
 
     request list{http::verb::get, "/api/v1/enroll/methods", 11};
     list.set(http::field::authorization, "Bearer " + token);

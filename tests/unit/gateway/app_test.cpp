@@ -59,9 +59,10 @@ struct fixture {
             last = c;
             c->respond(response{http::status::no_content, 11});
         });
-        a.add(http::verb::post, "/api/v1/optional",
-              [](const std::shared_ptr<call>& c) { c->json(http::status::ok, c->body()); },
-              route_options{true, true});
+        a.add(
+            http::verb::post, "/api/v1/optional",
+            [](const std::shared_ptr<call>& c) { c->json(http::status::ok, c->body()); },
+            route_options{true, true});
         a.add(http::verb::post, "/api/v1/forgets", [](const std::shared_ptr<call>&) {});
         a.add(http::verb::post, "/api/v1/throws",
               [](const std::shared_ptr<call>&) { throw std::runtime_error("boom"); });
@@ -136,7 +137,8 @@ TEST_CASE("app: POST without application/json is 415, malformed JSON 400", "[gat
     response res = f.send(make(http::verb::post, "/api/v1/echo", R"({"a":1})", ""));
     CHECK(res.result_int() == 415);
     CHECK(code_of(res) == "unsupported_media_type");
-    res = f.send(make(http::verb::post, "/api/v1/echo", "username=a", "application/x-www-form-urlencoded"));
+    res = f.send(
+        make(http::verb::post, "/api/v1/echo", "username=a", "application/x-www-form-urlencoded"));
     CHECK(res.result_int() == 415);
     res = f.send(make(http::verb::post, "/api/v1/echo", R"({"a":)"));
     CHECK(res.result_int() == 400);

@@ -30,8 +30,8 @@ TEST_CASE("cors: exact origins only", "[gateway]") {
     const auto p = policy();
     CHECK(p.is_cross_allowed("https://intranet.example.org"));
     CHECK(p.is_cross_allowed("https://apps.example.org:8443"));
-    CHECK_FALSE(p.is_cross_allowed("https://apps.example.org"));       // other port
-    CHECK_FALSE(p.is_cross_allowed("http://intranet.example.org"));    // other scheme
+    CHECK_FALSE(p.is_cross_allowed("https://apps.example.org"));    // other port
+    CHECK_FALSE(p.is_cross_allowed("http://intranet.example.org")); // other scheme
     CHECK_FALSE(p.is_cross_allowed("https://evil.intranet.example.org"));
     CHECK_FALSE(p.is_cross_allowed("https://intranet.example.org.evil.com"));
     CHECK_FALSE(p.is_cross_allowed("null"));

@@ -13,12 +13,12 @@
 #include <string>
 #include <vector>
 
+using Catch::Matchers::Contains;
 using sspr::gateway::catalogue_error;
 using sspr::gateway::i18n;
 using sspr::gateway::negotiate;
 using sspr::gateway::placeholders;
 using sspr::gateway::substitute;
-using Catch::Matchers::Contains;
 
 namespace {
 
@@ -69,20 +69,37 @@ TEST_CASE("i18n: every password rule has a text, with the figures the rule gives
     }
     CHECK(placeholders(m.text("en", "password.too_short")) == std::vector<std::string>{"min"});
     CHECK(placeholders(m.text("en", "password.too_long")) == std::vector<std::string>{"max"});
-    CHECK(placeholders(m.text("en", "password.banned")) ==
-          std::vector<std::string>{"min_score"});
+    CHECK(placeholders(m.text("en", "password.banned")) == std::vector<std::string>{"min_score"});
 }
 
 TEST_CASE("i18n: every directory refusal of ldap/error.hpp has a text", "[gateway]") {
     // Keep this list in step with ldap::error: the static_assert fails when a value is added.
     static_assert(static_cast<int>(sspr::ldap::error::directory_refused) == 25);
-    const std::array<const char*, 25> names{
-        "invalid_credentials", "account_locked", "account_disabled", "account_expired",
-        "password_expired", "must_change_password", "password_too_short", "password_not_complex",
-        "password_in_history", "password_too_young", "password_too_long", "password_restriction",
-        "wrong_current_password", "access_denied", "tls_required", "tls_failure",
-        "invalid_password_encoding", "ambiguous_user", "no_such_object", "not_verified",
-        "unsupported", "server_down", "timeout", "overloaded", "directory_refused"};
+    const std::array<const char*, 25> names{"invalid_credentials",
+                                            "account_locked",
+                                            "account_disabled",
+                                            "account_expired",
+                                            "password_expired",
+                                            "must_change_password",
+                                            "password_too_short",
+                                            "password_not_complex",
+                                            "password_in_history",
+                                            "password_too_young",
+                                            "password_too_long",
+                                            "password_restriction",
+                                            "wrong_current_password",
+                                            "access_denied",
+                                            "tls_required",
+                                            "tls_failure",
+                                            "invalid_password_encoding",
+                                            "ambiguous_user",
+                                            "no_such_object",
+                                            "not_verified",
+                                            "unsupported",
+                                            "server_down",
+                                            "timeout",
+                                            "overloaded",
+                                            "directory_refused"};
     const i18n m = shipped();
     for (const char* name : names) {
         INFO(name);
@@ -125,15 +142,15 @@ TEST_CASE("i18n: negotiate honours q-values, order, ranges and exclusions", "[ga
     CHECK(negotiate("ko", avail, "en") == "ko");
     CHECK(negotiate("ko-KR,ko;q=0.9,en-US;q=0.8,en;q=0.7", avail, "en") == "ko");
     CHECK(negotiate("en-US,en;q=0.9,ko;q=0.8", avail, "ko") == "en");
-    CHECK(negotiate("en;q=0.2, ko;q=0.8", avail, "en") == "ko");   // weight beats order
-    CHECK(negotiate("ko;q=0.5, en;q=0.5", avail, "en") == "ko");   // tie: order
-    CHECK(negotiate("KO-kr", avail, "en") == "ko");                // case-insensitive
-    CHECK(negotiate("fr-FR, fr;q=0.9", avail, "ko") == "ko");      // nothing matches
-    CHECK(negotiate("*", avail, "ko") == "ko");                    // any: the fallback
-    CHECK(negotiate("en;q=0, *", avail, "en") == "ko");            // en excluded
-    CHECK(negotiate("ko;q=0", avail, "ko") == "ko");               // all excluded: fallback
+    CHECK(negotiate("en;q=0.2, ko;q=0.8", avail, "en") == "ko"); // weight beats order
+    CHECK(negotiate("ko;q=0.5, en;q=0.5", avail, "en") == "ko"); // tie: order
+    CHECK(negotiate("KO-kr", avail, "en") == "ko");              // case-insensitive
+    CHECK(negotiate("fr-FR, fr;q=0.9", avail, "ko") == "ko");    // nothing matches
+    CHECK(negotiate("*", avail, "ko") == "ko");                  // any: the fallback
+    CHECK(negotiate("en;q=0, *", avail, "en") == "ko");          // en excluded
+    CHECK(negotiate("ko;q=0", avail, "ko") == "ko");             // all excluded: fallback
     CHECK(negotiate("en-GB;q=0.1, en;q=0.9, ko;q=0.5", avail, "ko") == "en"); // exact wins
-    CHECK(negotiate("ko;q=2, en;q=0.1", avail, "ko") == "en");     // malformed q ignored
+    CHECK(negotiate("ko;q=2, en;q=0.1", avail, "ko") == "en");                // malformed q ignored
     CHECK(negotiate("ko;q=abc", avail, "en") == "en");
     CHECK(negotiate("ko ; q=0.8 , en ; q=0.9", avail, "ko") == "en"); // whitespace
     CHECK(negotiate(",,,", avail, "en") == "en");

@@ -73,7 +73,8 @@ TEST_CASE("problem: detail and title follow the language", "[gateway]") {
     CHECK(res[http::field::content_language] == "ko");
 }
 
-TEST_CASE("problem: 429 and 503 always carry Retry-After, in the header and the body", "[gateway]") {
+TEST_CASE("problem: 429 and 503 always carry Retry-After, in the header and the body",
+          "[gateway]") {
     problem_info throttled;
     throttled.code = "throttled";
     throttled.status = 429;

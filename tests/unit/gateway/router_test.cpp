@@ -47,10 +47,10 @@ TEST_CASE("router: known paths and methods are found, with captures", "[gateway]
 
 TEST_CASE("router: unknown paths are not found", "[gateway]") {
     const table t;
-    for (const char* target : {"/", "/api/v1/reset", "/api/v1/reset/start/", "/api/v1/reset/stop",
-                               "/API/v1/reset/start", "/api/v1/../v1/reset/start",
-                               "/api/v1/enroll/methods/", "/api/v1/enroll/methods/a/b",
-                               "/healthz/"}) {
+    for (const char* target :
+         {"/", "/api/v1/reset", "/api/v1/reset/start/", "/api/v1/reset/stop", "/API/v1/reset/start",
+          "/api/v1/../v1/reset/start", "/api/v1/enroll/methods/", "/api/v1/enroll/methods/a/b",
+          "/healthz/"}) {
         INFO(target);
         CHECK(t.r.find(http::verb::get, target).result == router::outcome::not_found);
     }

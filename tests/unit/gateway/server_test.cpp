@@ -43,7 +43,7 @@ namespace {
 struct client_options {
     int min_version = 0;
     int max_version = 0;
-    bool legacy = false; // allow what OpenSSL's default security level forbids (TLS 1.1)
+    bool legacy = false;           // allow what OpenSSL's default security level forbids (TLS 1.1)
     const char* ciphers = nullptr; // TLS 1.2 suites offered; nullptr: OpenSSL's default
 };
 
@@ -74,8 +74,7 @@ public:
         auto& tcp_layer = beast::get_lowest_layer(*stream_);
         tcp_layer.expires_after(5s);
         const beast::error_code ec = run([&](auto done) {
-            tcp_layer.async_connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_),
-                                    done);
+            tcp_layer.async_connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_), done);
         });
         if (ec) {
             return ec;
@@ -126,14 +125,13 @@ public:
     bool closed_within(std::chrono::milliseconds wait) {
         char byte = 0;
         beast::get_lowest_layer(*stream_).expires_after(wait);
-        const beast::error_code ec = run(
-            [&](auto done) { stream_->async_read_some(net::buffer(&byte, 1), done); });
+        const beast::error_code ec =
+            run([&](auto done) { stream_->async_read_some(net::buffer(&byte, 1), done); });
         return ec && ec != beast::error::timeout;
     }
 
 private:
-    template <class Start>
-    beast::error_code run(Start start) {
+    template <class Start> beast::error_code run(Start start) {
         beast::error_code result;
         start([&result](const beast::error_code& ec, auto&&...) { result = ec; });
         ioc_.restart();
@@ -421,7 +419,8 @@ TEST_CASE("server: TLS 1.2 suites without forward secrecy or AEAD are refused", 
     CHECK(cbc.connect());
     tls_client rsa_kx(ts.port, {TLS1_2_VERSION, TLS1_2_VERSION, false, "AES128-GCM-SHA256"});
     CHECK(rsa_kx.connect());
-    tls_client aead(ts.port, {TLS1_2_VERSION, TLS1_2_VERSION, false, "ECDHE-ECDSA-CHACHA20-POLY1305"});
+    tls_client aead(ts.port,
+                    {TLS1_2_VERSION, TLS1_2_VERSION, false, "ECDHE-ECDSA-CHACHA20-POLY1305"});
     CHECK_FALSE(aead.connect());
 }
 
@@ -509,7 +508,7 @@ TEST_CASE("server: shutdown finishes the request in flight, then closes", "[gate
     }
     std::this_thread::sleep_for(50ms);
     auto stopped = std::async(std::launch::async, [&] { ts.srv->shutdown(5s); });
-    CHECK(idle.closed_within(2000ms)); // nothing was owed to it
+    CHECK(idle.closed_within(2000ms));                             // nothing was owed to it
     CHECK(stopped.wait_for(100ms) == std::future_status::timeout); // still waiting for /slow
     ts.slow_gate.release();
     const response res = c.receive();
@@ -535,8 +534,8 @@ TEST_CASE("server: a certificate that cannot be loaded is a start-up error", "[g
     // And on reload the old certificate stays.
     o.tls = {cert.certificate_file(), cert.key_file(), sspr::config::tls_version::tls1_2};
     server s(o);
-    const auto why = s.reload_tls({cert.certificate_file(), "/nonexistent/key.pem",
-                                   sspr::config::tls_version::tls1_2});
+    const auto why = s.reload_tls(
+        {cert.certificate_file(), "/nonexistent/key.pem", sspr::config::tls_version::tls1_2});
     REQUIRE(why);
     CHECK_THAT(*why, Catch::Matchers::Contains("/nonexistent/key.pem"));
     CHECK_FALSE(s.reload_tls(o.tls));

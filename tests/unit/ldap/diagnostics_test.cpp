@@ -65,7 +65,9 @@ std::string samba_restriction(std::string_view rule) {
     return "0000052D: Constraint violation - check_password_restrictions: " + std::string(rule);
 }
 
-std::string name_of(error e) { return sspr::ldap::make_error_code(e).message(); }
+std::string name_of(error e) {
+    return sspr::ldap::make_error_code(e).message();
+}
 
 } // namespace
 
@@ -189,8 +191,8 @@ TEST_CASE("classify: insufficient access and transport encryption refusals", "[l
     CHECK(classify(operation_kind::reset, rc_unwilling_to_perform, ad_svc_1f, std::nullopt) ==
           error::tls_required);
     CHECK(classify(operation_kind::service_bind, rc_strong_auth_required,
-                   "BindSimple: Transport encryption required.", std::nullopt) ==
-          error::tls_required);
+                   "BindSimple: Transport encryption required.",
+                   std::nullopt) == error::tls_required);
     CHECK(classify(operation_kind::reset, rc_confidentiality_required, "", std::nullopt) ==
           error::tls_required);
 }
@@ -210,8 +212,8 @@ TEST_CASE("classify: OpenLDAP ppolicy texts without the response control", "[lda
 TEST_CASE("classify: OpenLDAP's refusal to verify the old password is a wrong current password",
           "[ldap]") {
     CHECK(classify(operation_kind::change, rc_unwilling_to_perform,
-                   "unwilling to verify old password", std::nullopt) ==
-          error::wrong_current_password);
+                   "unwilling to verify old password",
+                   std::nullopt) == error::wrong_current_password);
     CHECK(classify(operation_kind::reset, rc_unwilling_to_perform, "operation not permitted",
                    std::nullopt) == error::directory_refused);
 }
@@ -222,16 +224,16 @@ TEST_CASE("classify: the ppolicy response error takes precedence over code and t
     const auto with = [&](int pp) {
         return classify(operation_kind::change, rc_constraint_violation, text, pp);
     };
-    CHECK(with(0) == error::password_expired);          // passwordExpired
-    CHECK(with(1) == error::account_locked);            // accountLocked
-    CHECK(with(2) == error::must_change_password);      // changeAfterReset
-    CHECK(with(3) == error::access_denied);             // passwordModNotAllowed
-    CHECK(with(4) == error::directory_refused);         // mustSupplyOldPassword
-    CHECK(with(5) == error::password_not_complex);      // insufficientPasswordQuality
-    CHECK(with(6) == error::password_too_short);        // passwordTooShort
-    CHECK(with(7) == error::password_too_young);        // passwordTooYoung
-    CHECK(with(8) == error::password_in_history);       // passwordInHistory
-    CHECK(with(9) == error::password_too_long);         // passwordTooLong
+    CHECK(with(0) == error::password_expired);     // passwordExpired
+    CHECK(with(1) == error::account_locked);       // accountLocked
+    CHECK(with(2) == error::must_change_password); // changeAfterReset
+    CHECK(with(3) == error::access_denied);        // passwordModNotAllowed
+    CHECK(with(4) == error::directory_refused);    // mustSupplyOldPassword
+    CHECK(with(5) == error::password_not_complex); // insufficientPasswordQuality
+    CHECK(with(6) == error::password_too_short);   // passwordTooShort
+    CHECK(with(7) == error::password_too_young);   // passwordTooYoung
+    CHECK(with(8) == error::password_in_history);  // passwordInHistory
+    CHECK(with(9) == error::password_too_long);    // passwordTooLong
     // On a bind: a locked account answers 49, the control says why.
     CHECK(classify(operation_kind::user_bind, rc_invalid_credentials, "", 1) ==
           error::account_locked);
@@ -255,8 +257,8 @@ TEST_CASE("classify: transport failures, TLS failures and timeouts", "[ldap]") {
     CHECK(classify(operation_kind::search, rc_busy, "", std::nullopt) == error::server_down);
     CHECK(classify(operation_kind::search, rc_unavailable, "", std::nullopt) == error::server_down);
     CHECK(classify(operation_kind::connect, rc_server_down,
-                   "TLS: hostname does not match CN in peer certificate", std::nullopt) ==
-          error::tls_failure);
+                   "TLS: hostname does not match CN in peer certificate",
+                   std::nullopt) == error::tls_failure);
     CHECK(classify(operation_kind::connect, rc_connect_error,
                    "(unknown error code) error:0A000086:SSL routines::certificate verify failed",
                    std::nullopt) == error::tls_failure);
@@ -282,8 +284,8 @@ TEST_CASE("classify: unsupported, missing entries and unknown codes", "[ldap]") 
 TEST_CASE("classify: an extended operation the server does not know is unsupported", "[ldap]") {
     // Samba AD.
     CHECK(classify(operation_kind::reset, rc_protocol_error,
-                   "Extended Operation(1.3.6.1.4.1.4203.1.11.1) not supported", std::nullopt) ==
-          error::unsupported);
+                   "Extended Operation(1.3.6.1.4.1.4203.1.11.1) not supported",
+                   std::nullopt) == error::unsupported);
     // OpenLDAP slapd (servers/slapd/extended.c).
     CHECK(classify(operation_kind::change, rc_protocol_error, "unsupported extended operation",
                    std::nullopt) == error::unsupported);

@@ -46,7 +46,6 @@ std::shared_ptr<const sspr::common::clock> test_clock() {
     return std::make_shared<sspr::fakes::fake_clock>();
 }
 
-
 } // namespace
 
 TEST_CASE("make_directory: a valid configuration is accepted without connecting", "[ldap]") {
@@ -177,9 +176,9 @@ TEST_CASE("ldap_directory: find_user answers nobody for an impossible login with
         return !found->has_value();
     };
     CHECK(nobody(""));
-    CHECK(nobody("j\xC3"));          // truncated UTF-8
-    CHECK(nobody("\xC0\xAF"));       // overlong
-    CHECK(nobody("\xED\xA0\x80"));   // surrogate
+    CHECK(nobody("j\xC3"));        // truncated UTF-8
+    CHECK(nobody("\xC0\xAF"));     // overlong
+    CHECK(nobody("\xED\xA0\x80")); // surrogate
     CHECK(nobody(std::string(300, 'a')));
 }
 
@@ -195,10 +194,10 @@ TEST_CASE("ldap_directory: malformed passwords are refused before the network", 
           error::invalid_password_encoding);
     CHECK(error_of(dir->reset_password(dn, "P\xC3\xA4ss\xC3", {})) ==
           error::invalid_password_encoding);
-    CHECK(error_of(dir->change_password(dn, "", "N3w-Password!")) ==
-          error::wrong_current_password);
-    CHECK(error_of(dir->change_password(dn, "0ld-Password!", "\xED\xA0\x80" "abc")) ==
-          error::invalid_password_encoding);
+    CHECK(error_of(dir->change_password(dn, "", "N3w-Password!")) == error::wrong_current_password);
+    CHECK(error_of(dir->change_password(dn, "0ld-Password!",
+                                        "\xED\xA0\x80"
+                                        "abc")) == error::invalid_password_encoding);
     CHECK(error_of(dir->change_password(dn, "0ld-Password!", "")) == error::password_too_short);
 }
 

@@ -37,9 +37,9 @@ TEST_CASE("escape_filter_value: ordinary characters and non-ASCII UTF-8 pass unc
     CHECK(escape_filter_value("j.doe@example.org") == "j.doe@example.org");
     // `=` `&` `|` `!` `~` `<` `>` are only special outside an assertion value.
     CHECK(escape_filter_value("a=b&c|d!e~f<g>h") == "a=b&c|d!e~f<g>h");
-    CHECK(escape_filter_value("j\xC3\xBCrgen") == "j\xC3\xBCrgen");        // jürgen
+    CHECK(escape_filter_value("j\xC3\xBCrgen") == "j\xC3\xBCrgen");                       // jürgen
     CHECK(escape_filter_value("\xED\x95\x9C\xEA\xB5\xAD") == "\xED\x95\x9C\xEA\xB5\xAD"); // 한국
-    CHECK(escape_filter_value("\xF0\x9F\x98\x80") == "\xF0\x9F\x98\x80");  // U+1F600
+    CHECK(escape_filter_value("\xF0\x9F\x98\x80") == "\xF0\x9F\x98\x80");                 // U+1F600
 }
 
 TEST_CASE("escape_filter_value: injection attempts are neutralised", "[ldap]") {
@@ -146,19 +146,19 @@ TEST_CASE("escape_dn_value: NUL and control bytes become hex pairs, UTF-8 passes
 TEST_CASE("is_valid_utf8: accepts well-formed 1 to 4 byte sequences", "[ldap]") {
     CHECK(is_valid_utf8(""));
     CHECK(is_valid_utf8("plain ASCII"));
-    CHECK(is_valid_utf8("\0"sv));                       // U+0000 is a valid scalar value
-    CHECK(is_valid_utf8("\x7f"));                       // U+007F
-    CHECK(is_valid_utf8("\xC2\x80"));                   // U+0080, smallest 2-byte
-    CHECK(is_valid_utf8("\xC3\xA4"));                   // U+00E4 ä
-    CHECK(is_valid_utf8("\xDF\xBF"));                   // U+07FF
-    CHECK(is_valid_utf8("\xE0\xA0\x80"));               // U+0800, smallest 3-byte
-    CHECK(is_valid_utf8("\xE2\x82\xAC"));               // U+20AC €
-    CHECK(is_valid_utf8("\xED\x9F\xBF"));               // U+D7FF, just below the surrogates
-    CHECK(is_valid_utf8("\xEE\x80\x80"));               // U+E000, just above them
-    CHECK(is_valid_utf8("\xEF\xBF\xBF"));               // U+FFFF
-    CHECK(is_valid_utf8("\xF0\x90\x80\x80"));           // U+10000, smallest 4-byte
-    CHECK(is_valid_utf8("\xF0\x9F\x98\x80"));           // U+1F600
-    CHECK(is_valid_utf8("\xF4\x8F\xBF\xBF"));           // U+10FFFF, the last code point
+    CHECK(is_valid_utf8("\0"sv));             // U+0000 is a valid scalar value
+    CHECK(is_valid_utf8("\x7f"));             // U+007F
+    CHECK(is_valid_utf8("\xC2\x80"));         // U+0080, smallest 2-byte
+    CHECK(is_valid_utf8("\xC3\xA4"));         // U+00E4 ä
+    CHECK(is_valid_utf8("\xDF\xBF"));         // U+07FF
+    CHECK(is_valid_utf8("\xE0\xA0\x80"));     // U+0800, smallest 3-byte
+    CHECK(is_valid_utf8("\xE2\x82\xAC"));     // U+20AC €
+    CHECK(is_valid_utf8("\xED\x9F\xBF"));     // U+D7FF, just below the surrogates
+    CHECK(is_valid_utf8("\xEE\x80\x80"));     // U+E000, just above them
+    CHECK(is_valid_utf8("\xEF\xBF\xBF"));     // U+FFFF
+    CHECK(is_valid_utf8("\xF0\x90\x80\x80")); // U+10000, smallest 4-byte
+    CHECK(is_valid_utf8("\xF0\x9F\x98\x80")); // U+1F600
+    CHECK(is_valid_utf8("\xF4\x8F\xBF\xBF")); // U+10FFFF, the last code point
     CHECK(is_valid_utf8("P\xC3\xA4ss \xED\x95\x9C \xF0\x9F\x98\x80!")); // mixed
 }
 
@@ -189,11 +189,12 @@ TEST_CASE("is_valid_utf8: refuses truncated sequences and lone continuation byte
     CHECK_FALSE(is_valid_utf8("abc\xC3"));
     CHECK_FALSE(is_valid_utf8("\xE2\x82"));
     CHECK_FALSE(is_valid_utf8("\xF0\x9F\x98"));
-    CHECK_FALSE(is_valid_utf8("\xE2\x82" "a"));       // truncated, then ASCII
-    CHECK_FALSE(is_valid_utf8("\xC3\x28"));           // continuation replaced by '('
+    CHECK_FALSE(is_valid_utf8("\xE2\x82"
+                              "a"));                    // truncated, then ASCII
+    CHECK_FALSE(is_valid_utf8("\xC3\x28"));             // continuation replaced by '('
     CHECK_FALSE(is_valid_utf8("\xF0\x9F\x98\xC3\xA4")); // 4-byte cut short by a new lead
     CHECK_FALSE(is_valid_utf8("\x80"));
     CHECK_FALSE(is_valid_utf8("\xBF"));
     CHECK_FALSE(is_valid_utf8("a\x80z"));
-    CHECK_FALSE(is_valid_utf8("\xC3\xA4\xA4"));       // one continuation too many
+    CHECK_FALSE(is_valid_utf8("\xC3\xA4\xA4")); // one continuation too many
 }

@@ -12,8 +12,8 @@ using config::testing::fake_system;
 namespace {
 
 config::load_result load_checked(const std::string& yaml) {
-    return config::load_string(yaml, "test.yaml",
-                               policy::with_preflight(fake_system::with_standard_files().options()));
+    return config::load_string(
+        yaml, "test.yaml", policy::with_preflight(fake_system::with_standard_files().options()));
 }
 
 } // namespace
@@ -29,7 +29,8 @@ TEST_CASE("preflight: a Korean banned term of three code points is refused where
     CHECK(errors[0].line > 0);
     CHECK(errors[0].message.find("shorter than 4 characters") != std::string::npos);
     // The same file without the hook (config/ alone) loads: the rule lives in one place only.
-    CHECK(config::testing::load(document::minimal().set("password", "  banned_terms: [acme, 가나다]\n").text())
+    CHECK(config::testing::load(
+              document::minimal().set("password", "  banned_terms: [acme, 가나다]\n").text())
               .has_value());
 }
 

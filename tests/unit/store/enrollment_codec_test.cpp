@@ -83,8 +83,8 @@ TEST_CASE("enrollment codec: the TOTP's and the answers' confirmation times roun
 TEST_CASE("enrollment codec: questions are id and hash pairs", "[store]") {
     const std::vector<question_answer> q{{"pet", "$h"}};
     const auto plain = encode_questions(q);
-    CHECK(plain == bytes({1, 0, 0, 0, 1, 0, 0, 0, 3, 'p', 'e', 't', 0, 0, 0, 2, '$', 'h', 0, 0, 0,
-                          0, 0, 0, 0, 0, 0}));
+    CHECK(plain == bytes({1, 0, 0,   0,   1, 0, 0, 0, 3, 'p', 'e', 't', 0, 0,
+                          0, 2, '$', 'h', 0, 0, 0, 0, 0, 0,   0,   0,   0}));
     CHECK(decode_questions(plain).value() == q);
 }
 
