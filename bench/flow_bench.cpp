@@ -3,8 +3,8 @@
 // operations the gateway does, at the same concurrency over as many service and bind connections
 // as ssprd's directory pool. The ratio says what the gateway (TLS, HTTP, JSON, the flows engine,
 // the store, the audit trail, the blocking pools and the timing floors) costs next to what the
-// directory allows. Run it through bench/run-flow-bench, which starts slapd and ssprd, enrols no
-// one and stops both; this program enrols the users with TOTP through the API first. See
+// directory allows. Run it through bench/run-flow-bench, which starts slapd and ssprd, enrolls no
+// one and stops both; this program enrolls the users with TOTP through the API first. See
 // bench/README.md.
 #include "bench/support/cpu.hpp"
 #include "bench/support/raw_ldap.hpp"
@@ -413,7 +413,7 @@ ssl::context client_tls(const settings& s) {
     return tls;
 }
 
-/// One enrolled user: the authenticator secret and the TOTP step the enrolment spent.
+/// One enrolled user: the authenticator secret and the TOTP step the enrollment spent.
 struct enrolled_user {
     std::string login;
     sspr::common::secret key;
@@ -452,8 +452,8 @@ void on_workers(const settings& s, ssl::context& tls, std::size_t threads, std::
 
 /// Signs every user in with the initial password, registers an authenticator and confirms it with
 /// the code of the current step, `concurrency` at a time.
-std::vector<enrolled_user> enrol(const settings& s, ssl::context& tls,
-                                 const sspr::challenge::totp_params& params) {
+std::vector<enrolled_user> enroll(const settings& s, ssl::context& tls,
+                                  const sspr::challenge::totp_params& params) {
     std::vector<enrolled_user> out(s.users);
     std::atomic<std::size_t> next{0};
     std::atomic<bool> stop{false};
@@ -465,14 +465,14 @@ std::vector<enrolled_user> enrol(const settings& s, ssl::context& tls,
                 "/api/v1/enroll/session",
                 json::object{{"username", u.login}, {"password", s.user_password.reveal()}});
             if (session.status != 200) {
-                refused("enrol session " + u.login, session);
+                refused("enroll session " + u.login, session);
             }
-            const std::string token = text_field(session.body, "token", "enrol session");
+            const std::string token = text_field(session.body, "token", "enroll session");
             const reply offer = client.post("/api/v1/enroll/totp", json::object{}, token);
             if (offer.status != 200) {
-                refused("enrol totp " + u.login, offer);
+                refused("enroll totp " + u.login, offer);
             }
-            const std::string uri = text_field(offer.body, "otpauth_uri", "enrol totp");
+            const std::string uri = text_field(offer.body, "otpauth_uri", "enroll totp");
             const auto at = uri.find("secret=");
             if (at == std::string::npos) {
                 throw std::runtime_error("gateway: otpauth URI without a secret for " + u.login);
@@ -489,7 +489,7 @@ std::vector<enrolled_user> enrol(const settings& s, ssl::context& tls,
             const reply confirmed = client.post("/api/v1/enroll/totp/verify",
                                                 json::object{{"code", code.reveal()}}, token);
             if (confirmed.status != 200) {
-                refused("enrol totp verify " + u.login, confirmed);
+                refused("enroll totp verify " + u.login, confirmed);
             }
         }
     });
@@ -517,7 +517,7 @@ struct gateway_result {
 };
 
 /// Each worker takes the next fresh user and runs its reset: start, verify with the TOTP code of
-/// the first step after its enrolment's (the current one when that is later), complete with a
+/// the first step after its enrollment's (the current one when that is later), complete with a
 /// fresh password. Only flows that complete inside the window count; the window closes at the
 /// end of the duration or as soon as no fresh user is left (the concurrency falls after that).
 gateway_result run_gateway(const settings& s, ssl::context& tls,
@@ -1081,7 +1081,7 @@ std::optional<settings> parse_args(int argc, char** argv, int& exit_code) {
     // clang-format off
     po::options_description options(
         "Usage: sspr_flow_bench [options]\n"
-        "Enrols USERS users with TOTP through the gateway, then runs their reset flows and the raw\n"
+        "Enrolls USERS users with TOTP through the gateway, then runs their reset flows and the raw\n"
         "libldap ceiling (bench/run-flow-bench starts slapd and ssprd and passes all of this).\n\n"
         "Options");
     options.add_options()
@@ -1101,7 +1101,7 @@ std::optional<settings> parse_args(int argc, char** argv, int& exit_code) {
         ("slapd-pid", po::value(&s.slapd_pid), "slapd's PID (CPU time)")
         ("slapd-log", po::value(&s.slapd_log), "slapd's stats log (operations per flow)")
         ("user-prefix", po::value(&s.user_prefix)->default_value(s.user_prefix), "logins are PREFIX0001…")
-        ("users,u", po::value(&s.users)->default_value(s.users), "users to enrol; each resets once through the gateway")
+        ("users,u", po::value(&s.users)->default_value(s.users), "users to enroll; each resets once through the gateway")
         ("concurrency,c", po::value(&s.concurrency)->default_value(s.concurrency), "flows in flight on both sides (gateway: threads with a connection each)")
         ("connections", po::value(&s.connections)->default_value(s.connections), "raw: service and as many bind connections (ssprd: directory.pool_size)")
         ("duration,d", po::value(&gateway_duration_s)->default_value(gateway_duration_s), "gateway without the floor: longest measured seconds (the window ends sooner when its users run out)")
@@ -1219,10 +1219,10 @@ int main(int argc, char** argv) {
 
         const auto enrol_begin = steady::now();
         const auto mark = log_mark(s);
-        auto users = enrol(s, tls, params);
+        auto users = enroll(s, tls, params);
         const double enrol_s = std::chrono::duration<double>(steady::now() - enrol_begin).count();
         const op_counts enrol_ops = count_ops(s.slapd_log, mark, log_mark(s));
-        std::cout << "enrol: " << users.size() << " users with TOTP in " << fixed(enrol_s, 1)
+        std::cout << "enroll: " << users.size() << " users with TOTP in " << fixed(enrol_s, 1)
                   << " s (" << fixed(static_cast<double>(users.size()) / enrol_s, 1)
                   << "/s, response_floor 0ms); slapd ops/user: " << enrol_ops.per(users.size())
                   << "\n"
@@ -1231,7 +1231,7 @@ int main(int argc, char** argv) {
         std::this_thread::sleep_for(s.idle);
         const auto rss_idle = rss_sample::of(s.ssprd_pid);
         std::cout << "ssprd VmRSS: " << rss_started.text() << " after start, " << rss_idle.text()
-                  << " after enrolment and "
+                  << " after enrollment and "
                   << fixed(std::chrono::duration<double>(s.idle).count(), 0) << " s idle\n"
                   << std::flush;
 

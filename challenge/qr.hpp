@@ -1,4 +1,4 @@
-// QR codes as SVG (libqrencode), for the otpauth:// URI on the TOTP enrolment page. The output is
+// QR codes as SVG (libqrencode), for the otpauth:// URI on the TOTP enrollment page. The output is
 // only numbers and fixed markup, so it can be inlined into a page without escaping.
 #pragma once
 

@@ -246,17 +246,17 @@ result<common::secret> otpauth_uri(std::string_view issuer, std::string_view acc
     return out;
 }
 
-result<totp_offer> begin_totp_enrolment(std::string_view issuer, std::string_view account,
-                                        const totp_params& params, common::random& random) {
+result<totp_offer> begin_totp_enrollment(std::string_view issuer, std::string_view account,
+                                         const totp_params& params, common::random& random) {
     if (!check_totp_params(params)) {
         return error::invalid_parameters;
     }
     totp_offer offer;
-    offer.enrolment.secret = make_totp_secret(random, params.algorithm);
-    offer.enrolment.state = totp_state::pending;
-    offer.enrolment.last_used_step.reset();
+    offer.enrollment.secret = make_totp_secret(random, params.algorithm);
+    offer.enrollment.state = totp_state::pending;
+    offer.enrollment.last_used_step.reset();
 
-    auto uri = otpauth_uri(issuer, account, offer.enrolment.secret, params);
+    auto uri = otpauth_uri(issuer, account, offer.enrollment.secret, params);
     if (!uri) {
         return uri.error();
     }
@@ -271,38 +271,39 @@ result<totp_offer> begin_totp_enrolment(std::string_view issuer, std::string_vie
 
 namespace {
 
-totp_status verify_and_advance(totp_enrolment& enrolment, std::string_view candidate,
+totp_status verify_and_advance(totp_enrollment& enrollment, std::string_view candidate,
                                system_time now, const totp_params& params) {
-    if (!check_totp_params(params) || enrolment.secret.empty()) {
+    if (!check_totp_params(params) || enrollment.secret.empty()) {
         return totp_status::wrong_state;
     }
-    const auto v = verify_totp(enrolment.secret, candidate, now, enrolment.last_used_step, params);
+    const auto v =
+        verify_totp(enrollment.secret, candidate, now, enrollment.last_used_step, params);
     if (v.status == totp_status::ok) {
-        enrolment.last_used_step = v.step;
+        enrollment.last_used_step = v.step;
     }
     return v.status;
 }
 
 } // namespace
 
-totp_status confirm_totp_enrolment(totp_enrolment& enrolment, std::string_view candidate,
-                                   system_time now, const totp_params& params) {
-    if (enrolment.state != totp_state::pending) {
+totp_status confirm_totp_enrollment(totp_enrollment& enrollment, std::string_view candidate,
+                                    system_time now, const totp_params& params) {
+    if (enrollment.state != totp_state::pending) {
         return totp_status::wrong_state;
     }
-    const auto status = verify_and_advance(enrolment, candidate, now, params);
+    const auto status = verify_and_advance(enrollment, candidate, now, params);
     if (status == totp_status::ok) {
-        enrolment.state = totp_state::active;
+        enrollment.state = totp_state::active;
     }
     return status;
 }
 
-totp_status verify_enrolled_totp(totp_enrolment& enrolment, std::string_view candidate,
+totp_status verify_enrolled_totp(totp_enrollment& enrollment, std::string_view candidate,
                                  system_time now, const totp_params& params) {
-    if (enrolment.state != totp_state::active) {
+    if (enrollment.state != totp_state::active) {
         return totp_status::wrong_state;
     }
-    return verify_and_advance(enrolment, candidate, now, params);
+    return verify_and_advance(enrollment, candidate, now, params);
 }
 
 } // namespace sspr::challenge

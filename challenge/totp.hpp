@@ -1,6 +1,6 @@
 // TOTP (RFC 6238 over RFC 4226 HOTP) for authenticator apps: secrets, codes, verification with
 // drift tolerance and replay refusal, the otpauth:// URI and QR code an app is set up from, and
-// an enrolment that counts only once the user has typed a first valid code.
+// an enrollment that counts only once the user has typed a first valid code.
 //
 // Pure over values: the caller passes the time and the last step used, and stores what comes back.
 // Replay protection across gateway instances needs the store to update last_used_step with a
@@ -60,7 +60,7 @@ enum class totp_status {
     /// Matches a step at or before the last used one: a code is accepted once, and never one older
     /// than a code already accepted.
     replay,
-    /// The enrolment is not in the state the call needs (confirm needs pending, verify needs
+    /// The enrollment is not in the state the call needs (confirm needs pending, verify needs
     /// active).
     wrong_state,
 };
@@ -89,31 +89,31 @@ enum class totp_state { invalid = 0, pending, active };
 /// A user's authenticator: the raw secret, the state and the last step accepted. The parameters
 /// are not part of it: the store keeps none, so they come from the config on every call, and a
 /// change of digits, period or algorithm there breaks every app already set up.
-struct totp_enrolment {
+struct totp_enrollment {
     common::secret secret;
     totp_state state = totp_state::invalid;
     std::optional<std::uint64_t> last_used_step;
 };
 
-/// What the enrolment page shows: the URI and its QR code (both hold the secret), and the pending
-/// enrolment for the store.
+/// What the enrollment page shows: the URI and its QR code (both hold the secret), and the pending
+/// enrollment for the store.
 struct totp_offer {
-    totp_enrolment enrolment;
+    totp_enrollment enrollment;
     common::secret uri;
     common::secret qr_svg;
 };
 
-/// A new pending enrolment with a fresh secret.
-result<totp_offer> begin_totp_enrolment(std::string_view issuer, std::string_view account,
-                                        const totp_params& params, common::random& random);
+/// A new pending enrollment with a fresh secret.
+result<totp_offer> begin_totp_enrollment(std::string_view issuer, std::string_view account,
+                                         const totp_params& params, common::random& random);
 
 /// pending -> active on the first valid code (and that code's step is spent). Anything else leaves
-/// the enrolment as it was. `params` must pass check_totp_params (else wrong_state).
-totp_status confirm_totp_enrolment(totp_enrolment& enrolment, std::string_view candidate,
-                                   system_time now, const totp_params& params);
+/// the enrollment as it was. `params` must pass check_totp_params (else wrong_state).
+totp_status confirm_totp_enrollment(totp_enrollment& enrollment, std::string_view candidate,
+                                    system_time now, const totp_params& params);
 
-/// A proof at reset: only an active enrolment counts. On ok, last_used_step advances.
-totp_status verify_enrolled_totp(totp_enrolment& enrolment, std::string_view candidate,
+/// A proof at reset: only an active enrollment counts. On ok, last_used_step advances.
+totp_status verify_enrolled_totp(totp_enrollment& enrollment, std::string_view candidate,
                                  system_time now, const totp_params& params);
 
 } // namespace sspr::challenge

@@ -55,7 +55,7 @@ struct server_config {
     seconds header_timeout{10};
     /// How long a kept-alive connection may wait for its next request.
     seconds idle_timeout{60};
-    /// The earliest a reset/unlock start, challenge or verify, a password change or an enrolment
+    /// The earliest a reset/unlock start, challenge or verify, a password change or an enrollment
     /// sign-in is answered after it arrived, plus a random jitter up to response_jitter: real and
     /// unknown accounts then take the same time, whatever the directory does.
     milliseconds response_floor{250};

@@ -245,9 +245,10 @@ object_schema<server_config> server_schema() {
              "headers; at most request_timeout.")
         .key("idle_timeout", &server_config::idle_timeout, d_s{1s, 1h},
              "How long a kept-alive connection may wait for its next request.")
-        .key("response_floor", &server_config::response_floor, d_ms{0ms, 5s},
-             "Earliest answer to the steps that could tell real accounts from unknown ones "
-             "(start, challenge, verify, change, enrolment sign-in); hides the directory's timing.")
+        .key(
+            "response_floor", &server_config::response_floor, d_ms{0ms, 5s},
+            "Earliest answer to the steps that could tell real accounts from unknown ones "
+            "(start, challenge, verify, change, enrollment sign-in); hides the directory's timing.")
         .key("response_jitter", &server_config::response_jitter, d_ms{0ms, 1s},
              "Random extra delay, up to this, on top of response_floor.");
     return s;

@@ -112,7 +112,7 @@ std::vector<policy::enrolled_method> enrolled_methods(const store::enrollment& e
 
 policy::user_facts facts_of(const ldap::user_entry& user,
                             const std::vector<ldap::group_entry>& groups,
-                            const store::enrollment& enrolment, unsigned answer_count) {
+                            const store::enrollment& enrollment, unsigned answer_count) {
     policy::user_facts f;
     f.dn = user.dn;
     for (const auto& g : groups) {
@@ -125,12 +125,12 @@ policy::user_facts facts_of(const ldap::user_entry& user,
     f.must_change = user.state.must_change;
     f.password_expired = user.state.password_expired;
     f.account_expired = user.state.account_expired;
-    f.enrolled = enrolled_methods(enrolment, answer_count);
+    f.enrolled = enrolled_methods(enrollment, answer_count);
     return f;
 }
 
-challenge::totp_enrolment to_challenge(const store::totp_enrollment& totp) {
-    challenge::totp_enrolment out;
+challenge::totp_enrollment to_challenge(const store::totp_enrollment& totp) {
+    challenge::totp_enrollment out;
     out.secret = totp.secret;
     out.state = totp.confirmed ? challenge::totp_state::active : challenge::totp_state::pending;
     if (totp.last_used_step >= 0) {

@@ -31,13 +31,13 @@ namespace sspr::flows {
                                                                     unsigned answer_count);
 
 /// What the policy needs to know about a user, from the directory's entry and groups and the
-/// store's enrolment.
+/// store's enrollment.
 [[nodiscard]] policy::user_facts facts_of(const ldap::user_entry& user,
                                           const std::vector<ldap::group_entry>& groups,
-                                          const store::enrollment& enrolment,
+                                          const store::enrollment& enrollment,
                                           unsigned answer_count);
 
 /// The authenticator as challenge/ verifies it.
-[[nodiscard]] challenge::totp_enrolment to_challenge(const store::totp_enrollment& totp);
+[[nodiscard]] challenge::totp_enrollment to_challenge(const store::totp_enrollment& totp);
 
 } // namespace sspr::flows

@@ -1,4 +1,4 @@
-// Reset, unlock and change (enrolment is in enroll.cpp), and the helpers every step shares.
+// Reset, unlock and change (enrollment is in enroll.cpp), and the helpers every step shares.
 //
 // A flow step, in general: read the flow (a hash of the client's token names it), re-read its
 // subject from the directory and the store and decide again (so a lock, a disabled account or a
@@ -260,7 +260,7 @@ bool engine::impl::is_standin(std::string_view dn) noexcept {
     return dn.ends_with(standin_suffix);
 }
 
-result<store::enrollment> engine::impl::enrolment_of(const std::string& dn) {
+result<store::enrollment> engine::impl::enrollment_of(const std::string& dn) {
     auto e = d.store->get_enrollment(dn);
     if (e) {
         return std::move(*e);
@@ -273,7 +273,7 @@ result<store::enrollment> engine::impl::enrolment_of(const std::string& dn) {
     if (e.error() == store::error::corrupt || e.error() == store::error::unknown_key) {
         // Never act on data that does not authenticate: the user counts as unenrolled and the
         // admin finds the reason in the log.
-        common::log(common::log_level::error, "flows: enrolment does not decrypt; ignored",
+        common::log(common::log_level::error, "flows: enrollment does not decrypt; ignored",
                     {{"error", e.error().message()}});
         store::enrollment none;
         none.user_dn = dn;
@@ -352,12 +352,12 @@ result<subject> engine::impl::decide_real(const snapshot& s, flow_type type,
     if (!groups) {
         return directory_problem(groups.error());
     }
-    auto enrolment = enrolment_of(user.dn);
-    if (!enrolment) {
-        return enrolment.error();
+    auto enrollment = enrollment_of(user.dn);
+    if (!enrollment) {
+        return enrollment.error();
     }
     policy::user_facts facts =
-        facts_of(user, *groups, *enrolment, cfg.methods.questions.answer_count);
+        facts_of(user, *groups, *enrollment, cfg.methods.questions.answer_count);
     for (const auto& filter : policy::filters_to_evaluate(cfg.policy)) {
         auto m = d.directory->matches(user.dn, filter);
         if (!m) {
@@ -369,7 +369,7 @@ result<subject> engine::impl::decide_real(const snapshot& s, flow_type type,
     }
     subject sub;
     sub.decision = policy::decide(cfg.policy, cfg.methods, cfg.enrollment, facts, now());
-    sub.enrolment = std::move(*enrolment);
+    sub.enrollment = std::move(*enrollment);
     const bool allowed =
         type == flow_type::unlock ? sub.decision.unlock_allowed : sub.decision.reset_allowed;
     sub.reason = std::string(policy::to_string(
@@ -377,7 +377,7 @@ result<subject> engine::impl::decide_real(const snapshot& s, flow_type type,
     for (const config::method m : sub.decision.methods) {
         if (m == config::method::email || m == config::method::sms) {
             const auto& contacts =
-                m == config::method::email ? sub.enrolment.emails : sub.enrolment.phones;
+                m == config::method::email ? sub.enrollment.emails : sub.enrollment.phones;
             for (std::size_t i = 0; i < contacts.size(); ++i) {
                 if (!contacts[i].confirmed_at) {
                     continue;
@@ -572,10 +572,10 @@ void engine::impl::count_failure(const snapshot& s, const policy::throttle_subje
 
 void engine::impl::clear_counters(const snapshot& s, const subject& sub, std::string_view flow_id) {
     std::vector<std::string> destinations;
-    for (const auto& c : sub.enrolment.emails) {
+    for (const auto& c : sub.enrollment.emails) {
         destinations.push_back(c.address);
     }
-    for (const auto& c : sub.enrolment.phones) {
+    for (const auto& c : sub.enrollment.phones) {
         destinations.push_back(c.address);
     }
     auto keys = policy::keys_to_clear_on_success(*s.buckets, sub.dn, destinations, flow_id,
@@ -681,14 +681,14 @@ void engine::impl::notify(const snapshot& s, const subject& sub, delivery::messa
         }
     };
     if (s.cfg->delivery.smtp.enabled) {
-        for (const auto& c : sub.enrolment.emails) {
+        for (const auto& c : sub.enrollment.emails) {
             if (c.confirmed_at) {
                 send(delivery::channel::email, c.address, kind);
             }
         }
     }
     if (s.cfg->delivery.sms.enabled) {
-        for (const auto& c : sub.enrolment.phones) {
+        for (const auto& c : sub.enrollment.phones) {
             if (c.confirmed_at) {
                 send(delivery::channel::sms, c.address, kind);
             }
@@ -855,7 +855,7 @@ result<challenge_result> engine::challenge(flow_type type, const request_context
         const auto& qcfg = s.cfg->methods.questions;
         std::vector<std::string> ids;
         if (sub->real) {
-            for (const auto& q : sub->enrolment.questions) {
+            for (const auto& q : sub->enrollment.questions) {
                 ids.push_back(q.id);
             }
         } else {
@@ -988,8 +988,8 @@ result<verify_result> engine::verify(flow_type type, const request_context& ctx,
             m.record(note, "error", "config.totp");
             return failure(problem::internal_error);
         }
-        if (sub->real && sub->enrolment.totp && sub->enrolment.totp->confirmed) {
-            const auto& totp = *sub->enrolment.totp;
+        if (sub->real && sub->enrollment.totp && sub->enrollment.totp->confirmed) {
+            const auto& totp = *sub->enrollment.totp;
             std::optional<std::uint64_t> last;
             if (totp.last_used_step >= 0) {
                 last = static_cast<std::uint64_t>(totp.last_used_step);
@@ -1048,9 +1048,9 @@ result<verify_result> engine::verify(flow_type type, const request_context& ctx,
             std::string_view encoded = m.dummy_answer_hash;
             if (sub->real) {
                 const auto stored =
-                    std::find_if(sub->enrolment.questions.begin(), sub->enrolment.questions.end(),
+                    std::find_if(sub->enrollment.questions.begin(), sub->enrollment.questions.end(),
                                  [&](const store::question_answer& q) { return q.id == id; });
-                if (stored != sub->enrolment.questions.end()) {
+                if (stored != sub->enrollment.questions.end()) {
                     encoded = stored->answer_hash;
                 } else {
                     all = false;

@@ -1,4 +1,4 @@
-// The SSPR logic itself: reset, unlock, change and enrolment as state machines kept in the
+// The SSPR logic itself: reset, unlock, change and enrollment as state machines kept in the
 // StateStore, combining policy/ (scope, gates, methods, password rules, throttles), challenge/
 // (codes, TOTP, answers), delivery/ (the Sender), ldap/ (the Directory) and audit/.
 //
@@ -101,7 +101,7 @@ struct verify_result {
 };
 
 struct session_result {
-    common::secret token; // bearer token of the enrolment session
+    common::secret token; // bearer token of the enrollment session
     std::chrono::seconds expires_in{0};
 };
 
@@ -176,7 +176,7 @@ public:
                                                const common::secret& current_password,
                                                const common::secret& new_password);
 
-    // ---- enrolment, after signing in with the current password ----
+    // ---- enrollment, after signing in with the current password ----
     [[nodiscard]] result<session_result> enroll_session(const request_context& ctx,
                                                         std::string_view username,
                                                         const common::secret& password);
@@ -208,7 +208,7 @@ public:
     /// ctx.received + server.response_floor + a random jitter up to server.response_jitter (read
     /// from the configuration in force, so a reload changes it). Applied to every step
     /// whose timing could tell a real account from a stand-in (reset/unlock start, challenge and
-    /// verify; password change; enrolment sign-in).
+    /// verify; password change; enrollment sign-in).
     [[nodiscard]] std::chrono::steady_clock::time_point
     respond_not_before(const request_context& ctx) const;
 

@@ -1,5 +1,5 @@
 // Internal to flows/: the engine's state and the helpers its steps share (engine.cpp: reset,
-// unlock, change; enroll.cpp: enrolment). Not included outside flows/.
+// unlock, change; enroll.cpp: enrollment). Not included outside flows/.
 #pragma once
 
 #include "audit/audit.hpp"
@@ -39,7 +39,7 @@ struct subject {
     bool real = false;
     std::string dn; // the real DN, or the stand-in DN the flow and the throttles are keyed by
     std::optional<ldap::user_entry> user;
-    store::enrollment enrolment;
+    store::enrollment enrollment;
     policy::decision decision;
     unsigned gates = 1;
     std::vector<offer> offers;
@@ -97,13 +97,13 @@ struct engine::impl {
     /// Looks a login up and decides; a directory failure is the only error.
     [[nodiscard]] result<subject> subject_for_login(const snapshot& s, flow_type type,
                                                     std::string_view login);
-    /// Reads the subject of a flow afresh (fresh entry, groups, enrolment, decision).
+    /// Reads the subject of a flow afresh (fresh entry, groups, enrollment, decision).
     [[nodiscard]] result<subject> subject_for_dn(const snapshot& s, flow_type type,
                                                  const std::string& dn);
     [[nodiscard]] result<subject> decide_real(const snapshot& s, flow_type type,
                                               ldap::user_entry user);
     void fill_standin(const snapshot& s, subject& sub, std::optional<std::string_view> login);
-    [[nodiscard]] result<store::enrollment> enrolment_of(const std::string& dn);
+    [[nodiscard]] result<store::enrollment> enrollment_of(const std::string& dn);
     /// The user who knows this password, decided afresh: unknown logins and wrong passwords both
     /// give credentials_invalid (counted as failed proofs); the flow_starts throttles apply.
     [[nodiscard]] result<subject> sign_in(const snapshot& s, const request_context& ctx,
@@ -133,7 +133,7 @@ struct engine::impl {
     void notify(const snapshot& s, const subject& sub, delivery::message_kind kind,
                 const request_context& ctx);
 
-    // ---- enrolment ----
+    // ---- enrollment ----
     [[nodiscard]] result<subject> session_subject(const snapshot& s, std::string_view token,
                                                   store::flow_record& flow);
 };

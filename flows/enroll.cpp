@@ -1,4 +1,4 @@
-// Enrolment: after signing in with the current password, a user registers and confirms contact
+// Enrollment: after signing in with the current password, a user registers and confirms contact
 // addresses, an authenticator and security answers, and removes them. The session is a flow of
 // kind enroll (state verified from the start: the password was the proof), named by the hash of
 // a bearer token, 15 minutes long.
@@ -124,7 +124,7 @@ result<methods_view> engine::enroll_methods(const request_context& ctx, std::str
     const auto due = [&](std::optional<std::chrono::system_clock::time_point> at) {
         return at && reconfirm.count() > 0 && t - *at > reconfirm;
     };
-    const auto& e = sub->enrolment;
+    const auto& e = sub->enrollment;
     for (std::size_t i = 0; i < e.emails.size(); ++i) {
         auto hint = challenge::mask_email(e.emails[i].address);
         std::optional<std::chrono::system_clock::time_point> at;
@@ -219,7 +219,7 @@ result<void> engine::enroll_contact(const request_context& ctx, std::string_view
 
 namespace {
 
-/// Writes the enrolment back, or creates it: one compare-and-set.
+/// Writes the enrollment back, or creates it: one compare-and-set.
 result<void> put(engine::impl& m, const store::enrollment& e) {
     auto written = m.d.store->put_enrollment(e, store::to_timestamp(m.now()));
     if (!written) {
@@ -280,7 +280,7 @@ result<void> engine::enroll_contact_verify(const request_context& ctx, std::stri
         return failure(problem::proof_invalid);
     }
     (void)m.d.store->delete_code(flow.id, *kind);
-    auto e = sub->enrolment;
+    auto e = sub->enrollment;
     auto& contacts = *kind == config::method::email ? e.emails : e.phones;
     const auto existing =
         std::find_if(contacts.begin(), contacts.end(),
@@ -304,7 +304,7 @@ result<void> engine::enroll_contact_verify(const request_context& ctx, std::stri
         subject told = *sub;
         auto masked = *kind == config::method::email ? challenge::mask_email(address)
                                                      : challenge::mask_phone(address);
-        for (const auto& c : told.enrolment.emails) {
+        for (const auto& c : told.enrollment.emails) {
             if (!c.confirmed_at || !s.cfg->delivery.smtp.enabled) {
                 continue;
             }
@@ -347,14 +347,14 @@ result<totp_offer_result> engine::enroll_totp(const request_context& ctx, std::s
     }
     const std::string account = sub->user->login.empty() ? sub->dn : sub->user->login;
     auto offered =
-        challenge::begin_totp_enrolment(s.cfg->methods.totp.issuer, account, *params, *m.d.random);
+        challenge::begin_totp_enrollment(s.cfg->methods.totp.issuer, account, *params, *m.d.random);
     if (!offered) {
         m.record(note, "error", "challenge." + offered.error().message());
         return failure(problem::internal_error);
     }
-    auto e = sub->enrolment;
+    auto e = sub->enrollment;
     store::totp_enrollment pending;
-    pending.secret = offered->enrolment.secret;
+    pending.secret = offered->enrollment.secret;
     pending.confirmed = false;
     pending.last_used_step = e.totp ? e.totp->last_used_step : -1;
     e.totp = std::move(pending);
@@ -380,7 +380,7 @@ result<void> engine::enroll_totp_verify(const request_context& ctx, std::string_
     }
     note.e.flow = flow.id;
     note.e.user_dn = sub->dn;
-    auto e = sub->enrolment;
+    auto e = sub->enrollment;
     if (!e.totp || e.totp->confirmed) {
         m.record(note, "refused", "totp.not_pending");
         return failure(problem::totp_not_pending);
@@ -393,8 +393,8 @@ result<void> engine::enroll_totp_verify(const request_context& ctx, std::string_
     if (!params) {
         return failure(problem::internal_error);
     }
-    auto enrolment = to_challenge(*e.totp);
-    if (challenge::confirm_totp_enrolment(enrolment, code.reveal(), m.now(), *params) !=
+    auto enrollment = to_challenge(*e.totp);
+    if (challenge::confirm_totp_enrollment(enrollment, code.reveal(), m.now(), *params) !=
         challenge::totp_status::ok) {
         m.count_failure(s, who);
         m.record(note, "refused", "proof.wrong");
@@ -402,8 +402,8 @@ result<void> engine::enroll_totp_verify(const request_context& ctx, std::string_
     }
     e.totp->confirmed = true;
     e.totp->confirmed_at = store::to_timestamp(m.now());
-    if (enrolment.last_used_step) {
-        e.totp->last_used_step = static_cast<std::int64_t>(*enrolment.last_used_step);
+    if (enrollment.last_used_step) {
+        e.totp->last_used_step = static_cast<std::int64_t>(*enrollment.last_used_step);
     }
     if (auto w = put(m, e); !w) {
         m.record(note, "error", "store.write");
@@ -496,7 +496,7 @@ result<void> engine::enroll_put_questions(const request_context& ctx, std::strin
         hashed.push_back({a.id, std::move(*h)});
     }
     m.release_argon2_slot();
-    auto e = sub->enrolment;
+    auto e = sub->enrollment;
     e.questions = std::move(hashed);
     e.questions_confirmed_at = store::to_timestamp(m.now());
     if (auto w = put(m, e); !w) {
@@ -520,7 +520,7 @@ result<void> engine::enroll_delete_method(const request_context& ctx, std::strin
     }
     note.e.flow = flow.id;
     note.e.user_dn = sub->dn;
-    auto e = sub->enrolment;
+    auto e = sub->enrollment;
     bool removed = false;
     const auto remove_indexed = [&](std::vector<store::contact>& v, std::string_view prefix) {
         if (!method_id.starts_with(prefix)) {

@@ -58,8 +58,8 @@ enum class problem {
     credentials_invalid,
     /// 403: the policy does not allow this action for this account (signed-in actions only).
     action_not_allowed,
-    // ---- enrolment ----
-    /// 401: no enrolment session, or it expired.
+    // ---- enrollment ----
+    /// 401: no enrollment session, or it expired.
     session_invalid,
     /// 400: not an email address / phone number ssprd can send to.
     address_invalid,

@@ -81,7 +81,7 @@ bool fields_ok(const std::shared_ptr<call>& c, const field_reader& r) {
     return true;
 }
 
-/// The enrolment session of a request, or the refusal already answered: none (401), or a cookie
+/// The enrollment session of a request, or the refusal already answered: none (401), or a cookie
 /// without a trusted Origin on a state change (403; the cookie is what a forged cross-site
 /// request would carry, a bearer token it cannot).
 std::optional<common::secret> session_of(const std::shared_ptr<call>& c) {
@@ -209,7 +209,7 @@ void add_gate_routes(app& a, flows::engine& e, common::blocking_pool& pool, flow
     });
 }
 
-// ---- enrolment --------------------------------------------------------------------------------
+// ---- enrollment --------------------------------------------------------------------------------
 
 void add_enroll_routes(app& a, flows::engine& e, common::blocking_pool& pool) {
     a.add(http::verb::post, "/api/v1/enroll/session", [&e, &pool](const std::shared_ptr<call>& c) {

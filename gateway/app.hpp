@@ -51,7 +51,7 @@ struct request_info {
     std::chrono::steady_clock::time_point received{};
 };
 
-/// The enrolment session's cookie.
+/// The enrollment session's cookie.
 inline constexpr std::string_view session_cookie_name = "ssprd_enroll";
 
 /// A session token a request presented.

@@ -6,7 +6,7 @@
 //   ssprd breached import [--min-count N] IN OUT   Pwned Passwords text -> ssprd's lookup file
 //   ssprd breached verify FILE              check a lookup file end to end
 //   ssprd audit verify FILE                 check the audit trail's hash chain
-//   ssprd store rotate-key -c FILE          re-seal enrolments under the active key
+//   ssprd store rotate-key -c FILE          re-seal enrollments under the active key
 #include "audit/audit.hpp"
 #include "common/process.hpp"
 #include "config/check_config.hpp"

@@ -538,7 +538,7 @@ decision decide(const config::policy_config& policy, const config::methods_confi
 
     const bool unlock_on = (rule != nullptr && rule->unlock) ? *rule->unlock : policy.allow_unlock;
     const bool change_on = (rule != nullptr && rule->change) ? *rule->change : policy.allow_change;
-    // The switch is named first: it is the admin's "no", whatever the user's enrolment.
+    // The switch is named first: it is the admin's "no", whatever the user's enrollment.
     d.unlock_reason = unlock_on ? d.reason : reason_code::unlock_not_allowed;
     d.unlock_allowed = d.unlock_reason == reason_code::allowed;
     d.change_reason = change_on ? reason_code::allowed : reason_code::change_not_allowed;

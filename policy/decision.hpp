@@ -73,7 +73,7 @@ enum class reason_code {
     /// security questions are removed; such an account can never reset here.
     gates_admin_needs_two_methods,
     /// "methods.not_enough_allowed": fewer methods are allowed for the user than the gates or the
-    /// required enrolment need; no enrolment can fix it, only the policy.
+    /// required enrollment need; no enrollment can fix it, only the policy.
     methods_not_enough_allowed,
     /// "enrollment.incomplete": the user has not registered enough current methods.
     enrollment_incomplete,
@@ -114,7 +114,7 @@ struct decision {
     /// and unlock is on for this user.
     bool unlock_allowed = false;
     /// A known password may be changed: in scope and change is on (the password is the proof, so
-    /// no enrolment is needed).
+    /// no enrollment is needed).
     bool change_allowed = false;
     /// Why reset_allowed is what it is (the scope reason when not in scope).
     reason_code reason = reason_code::invalid;
@@ -126,7 +126,7 @@ struct decision {
     std::string matched_rule;
 };
 
-/// Decides scope, gates, methods and enrolment for `user` at `now`.
+/// Decides scope, gates, methods and enrollment for `user` at `now`.
 ///
 /// Order: the policy must pass check_policy; the user's DN must parse; disabled and expired
 /// accounts are out; protected accounts (adminCount=1) are out unless allow_protected_accounts;

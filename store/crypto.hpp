@@ -1,9 +1,9 @@
-// Encryption at rest for the enrolment data (contact addresses, TOTP secrets, answer hashes):
+// Encryption at rest for the enrollment data (contact addresses, TOTP secrets, answer hashes):
 // AES-256-GCM with a random 96-bit nonce per value, under keys read from key files.
 //
 // A sealed value is: format (1 byte, 2) | key id (4 bytes, big-endian) | nonce (12) | ciphertext
 // | tag (16). The additional authenticated data binds it to its row, its field and the row's
-// version (user DN, field name, enrolment version) and to its own header, so a value copied to
+// version (user DN, field name, enrollment version) and to its own header, so a value copied to
 // another user or another column, an older value of the same field put back, or a value given a
 // different key id fails authentication instead of decrypting into the wrong place or time.
 // Format 1 (no version in the authenticated data) is only read by the schema migration that
@@ -44,7 +44,7 @@ inline constexpr std::uint8_t legacy_format_version = 1;
 inline constexpr std::size_t header_bytes = 1 + 4;
 /// Bytes a sealed value has on top of its plaintext.
 inline constexpr std::size_t overhead = header_bytes + nonce_bytes + tag_bytes;
-/// Longest plaintext seal() accepts; enrolment fields are far smaller.
+/// Longest plaintext seal() accepts; enrollment fields are far smaller.
 inline constexpr std::size_t max_plaintext = std::size_t{1024} * 1024;
 
 /// One AES-256 key. Its bytes are wiped when it dies and are never formatted.

@@ -9,7 +9,7 @@ namespace sspr::store::detail {
 namespace {
 
 constexpr char layout_version = 1;
-// Far above any real enrolment; a larger count can only come from a damaged row.
+// Far above any real enrollment; a larger count can only come from a damaged row.
 constexpr std::uint32_t max_items = 1000;
 
 void put_u32(std::string& out, std::uint32_t v) {

@@ -1,4 +1,4 @@
-// How an enrolment is laid out at rest (internal to store/). The four secret fields (e-mail
+// How an enrollment is laid out at rest (internal to store/). The four secret fields (e-mail
 // addresses, phone numbers, TOTP secret, question answer hashes) are each serialised to a small
 // binary plaintext and sealed separately, with the user DN, the field name and the row's version as
 // authenticated data, so one field cannot be swapped for another, moved to another user, or put
@@ -19,7 +19,7 @@ inline constexpr std::string_view field_phones = "phones";
 inline constexpr std::string_view field_totp = "totp";
 inline constexpr std::string_view field_questions = "questions";
 
-/// Everything of an enrolment that goes into a row, ready to bind.
+/// Everything of an enrollment that goes into a row, ready to bind.
 struct sealed_enrollment {
     std::string emails;
     std::string phones;

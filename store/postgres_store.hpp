@@ -1,5 +1,5 @@
 // The shared StateStore: PostgreSQL through libpq, for several gateway instances that must share
-// one set of throttle limits, flows and enrolments.
+// one set of throttle limits, flows and enrollments.
 //
 // - The same schema, migrations and statements as the SQLite store (store/sql.hpp); migrations
 //   run under a transaction-scoped advisory lock, so instances starting together migrate once.
@@ -8,7 +8,7 @@
 // - A small pool of connections, opened lazily and prepared once each; a connection the server
 //   dropped (restart, failover) is noticed before reuse and replaced. A call on a lost connection
 //   answers error::unavailable; the next call connects again.
-// - Every flow, code and enrolment row carries a MAC checked on every read (store/row_mac.hpp):
+// - Every flow, code and enrollment row carries a MAC checked on every read (store/row_mac.hpp):
 //   another holder of the database role cannot forge state.
 // - Every call blocks (on the network): run it from a common::blocking_pool.
 #pragma once
@@ -50,7 +50,7 @@ struct postgres_options {
 /// pool_size); the rest keep their defaults.
 [[nodiscard]] postgres_options postgres_options_from(const config::postgres_config& cfg);
 
-/// Connects, creates the schema when missing and migrates it. `keys` seals the enrolments,
+/// Connects, creates the schema when missing and migrates it. `keys` seals the enrollments,
 /// `row_mac_key` (the server HMAC key, at least 32 bytes) keys the MAC of every row. Errors:
 /// unavailable (cannot connect or log in), schema_too_new, invalid_argument (bad schema name or
 /// pool size, no keys or random, a short MAC key); the reason is logged.

@@ -6,7 +6,7 @@ namespace {
 enum class outcome { kept, rewritten, gone, unreadable };
 
 result<outcome> rotate_one(state_store& store, const std::string& dn, std::uint32_t active) {
-    // A concurrent change (the user editing their enrolment) loses us the compare-and-set; a few
+    // A concurrent change (the user editing their enrollment) loses us the compare-and-set; a few
     // fresh reads settle it, beyond that something keeps rewriting the row and we stop.
     for (int attempt = 0; attempt < 5; ++attempt) {
         auto e = store.get_enrollment(dn);

@@ -1,4 +1,4 @@
-// Key rotation for the encrypted enrolment data: re-encrypts every row that is not under the
+// Key rotation for the encrypted enrollment data: re-encrypts every row that is not under the
 // keyring's active key. The admin's procedure: make a new key file, configure it as the active
 // key with the old one kept as an older (read-only) key, run the rotation (the gateway may keep
 // serving), then drop the old key from the configuration.
@@ -14,14 +14,14 @@
 namespace sspr::store {
 
 struct rotation_report {
-    std::size_t examined = 0;  // enrolments read
+    std::size_t examined = 0;  // enrollments read
     std::size_t rewritten = 0; // re-encrypted under the active key
     /// Rows that could not be read back (corrupt, unknown_key): left as they are, named here so
     /// an admin can look at them. Holding these back keeps the old key from being dropped.
     std::vector<std::string> unreadable;
 };
 
-/// Walks every enrolment of `store` (which must have been opened with `keys`) in batches of
+/// Walks every enrollment of `store` (which must have been opened with `keys`) in batches of
 /// `batch` and writes back each one whose key id is not keys.active(); the store seals it under
 /// the active key. Keeps each row's updated_at. A row changed by someone else meanwhile is read
 /// again (compare-and-set on the version). Stops at the first store failure that is not about one

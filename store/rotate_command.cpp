@@ -114,7 +114,7 @@ int rotate_key(const std::string& config_path, std::ostream& out, std::ostream& 
         auto report = rotate(**store, *keys);
         if (!report) {
             err << prefix << "the rotation stopped: " << report.error().message() << " after "
-                << rewritten << " re-sealed enrolments (the reason is in the log); run the "
+                << rewritten << " re-sealed enrollments (the reason is in the log); run the "
                 << "command again to continue\n";
             return 1;
         }
@@ -130,18 +130,18 @@ int rotate_key(const std::string& config_path, std::ostream& out, std::ostream& 
         }
     }
 
-    out << "re-sealed " << rewritten << plural(rewritten, " enrolment", " enrolments")
+    out << "re-sealed " << rewritten << plural(rewritten, " enrollment", " enrollments")
         << " under key " << active << " (" << already << " of " << examined << " examined "
         << plural(already, "was", "were") << " under it already)\n";
     if (last_pass_rewritten != 0) {
-        err << prefix << "enrolments keep appearing under an older key after " << max_passes
+        err << prefix << "enrollments keep appearing under an older key after " << max_passes
             << " passes; is a gateway still running with the old active key? Reload it with "
             << "this configuration and run the command again\n";
         return 1;
     }
     if (!unreadable.empty()) {
         err << prefix << unreadable.size()
-            << plural(unreadable.size(), " enrolment cannot", " enrolments cannot")
+            << plural(unreadable.size(), " enrollment cannot", " enrollments cannot")
             << " be read (damaged, or under a key that is not configured) and "
             << plural(unreadable.size(), "was left as it is", "were left as they are")
             << "; keep the older keys until they are dealt with:\n";
@@ -154,7 +154,7 @@ int rotate_key(const std::string& config_path, std::ostream& out, std::ostream& 
         return 1;
     }
     if (keys->ids().size() > 1) {
-        out << "no enrolment needs the older keys any more: remove them from "
+        out << "no enrollment needs the older keys any more: remove them from "
                "store.older_encryption_key_files\n";
     }
     return 0;

@@ -1,5 +1,5 @@
 // Integrity of the rows the stores keep (internal to store/): an HMAC-SHA-256 over every column of
-// a flow, code or enrolment row, the key columns and the version included, kept in the row's own
+// a flow, code or enrollment row, the key columns and the version included, kept in the row's own
 // row_mac column and checked on every read. Whoever can write the database (a shared PostgreSQL
 // role, a copy of the SQLite file) can still delete rows or put back an earlier row exactly as it
 // was, but can no longer forge one: set a flow to verified, give a code its tries back, lower the
@@ -47,7 +47,7 @@ struct code_columns {
     std::int64_t tries_left = 0;
 };
 
-/// The columns of an enrolment row as they are stored (the four fields sealed).
+/// The columns of an enrollment row as they are stored (the four fields sealed).
 struct enrollment_columns {
     std::string_view user_dn;
     std::string_view emails;

@@ -81,7 +81,7 @@ CREATE INDEX codes_expires_at ON codes (expires_at);
 CREATE INDEX counters_window_end ON counters (window_end);
 )sql"},
     // Row integrity (store/row_mac.hpp). Flows and codes live for minutes and cannot be given a
-    // MAC without the key, so they go (a user in the middle of a reset starts again); enrolments
+    // MAC without the key, so they go (a user in the middle of a reset starts again); enrollments
     // are re-sealed with their version bound in and given their MAC by the store, in the same
     // transaction, so none is left without one.
     {3, R"sql(

@@ -1,6 +1,6 @@
 // The StateStore logic shared by the SQLite and PostgreSQL stores (internal to store/): records
 // to parameters and rows back, compare-and-set outcomes, expiry, the at-rest encryption of
-// enrolments and the MAC of every row (store/row_mac.hpp). A backend only supplies a Driver that
+// enrollments and the MAC of every row (store/row_mac.hpp). A backend only supplies a Driver that
 // runs the statements of sql.hpp:
 //
 //   class Driver {
@@ -16,9 +16,9 @@
 // exec maps the database's failures to store::error (a foreign key to a missing row is
 // not_found, a duplicate key conflict) and logs the database's own text.
 //
-// Integrity: every read of a flow, code or enrolment checks the row's MAC first; a row that fails
+// Integrity: every read of a flow, code or enrollment checks the row's MAC first; a row that fails
 // is error::corrupt and nothing is derived from it. Writes that start from the stored row (a flow
-// update, spending a try, an enrolment put, a TOTP step) read and check it, then write with a
+// update, spending a try, an enrollment put, a TOTP step) read and check it, then write with a
 // compare-and-set on the MAC they checked, so a row changed behind the store's back in between is
 // read (and checked) again rather than built upon.
 #pragma once
@@ -120,7 +120,7 @@ public:
         : driver_(std::move(driver)), keys_(std::move(keys)), mac_(std::move(mac)),
           random_(std::move(random)) {}
 
-    /// The store's part of the migrations, for Driver::open: migration 3 re-seals every enrolment
+    /// The store's part of the migrations, for Driver::open: migration 3 re-seals every enrollment
     /// with its version bound in (crypto format 2) and gives it its MAC.
     static migration_step migrator(std::shared_ptr<const crypto::keyring> keys,
                                    std::shared_ptr<const row_mac> mac,
@@ -343,7 +343,8 @@ public:
         return {};
     }
 
-    // ---- enrolment ------------------------------------------------------------------------------
+    // ---- enrollment
+    // ------------------------------------------------------------------------------
 
     result<enrollment> get_enrollment(std::string_view user_dn) override {
         auto row = read_enrollment(user_dn);
@@ -358,7 +359,7 @@ public:
         enrollment out;
         if (auto opened = open_enrollment(sealed, user_dn, version, *keys_, out); !opened) {
             log_failure(Driver::name, "get_enrollment", opened.error(),
-                        "an enrolment row does not decrypt");
+                        "an enrollment row does not decrypt");
             return opened.error();
         }
         if (out.totp) {
@@ -597,7 +598,7 @@ private:
         std::string mac;
     };
 
-    /// An enrolment row as read: emails, phones, totp, totp_last_step, questions, key_id,
+    /// An enrollment row as read: emails, phones, totp, totp_last_step, questions, key_id,
     /// version, updated_at, row_mac.
     struct stored_enrollment {
         sql_row cells;
@@ -652,7 +653,7 @@ private:
         }
         stored_enrollment row{std::move(r->rows[0])};
         if (row.cells.size() != 9 || !mac_->matches(row.columns(user_dn), row.mac())) {
-            return tampered("an enrolment row fails its MAC");
+            return tampered("an enrollment row fails its MAC");
         }
         return row;
     }
@@ -709,7 +710,7 @@ private:
         return out;
     }
 
-    /// Migration 3: every enrolment was sealed without its version (crypto format 1) and has no
+    /// Migration 3: every enrollment was sealed without its version (crypto format 1) and has no
     /// MAC. Re-seals each with the version it has and gives it its MAC. A row that does not open
     /// (damaged, or under a key no longer configured) keeps no MAC and so reads as corrupt, as it
     /// did before; the count is logged.
@@ -756,7 +757,7 @@ private:
         if (unreadable > 0) {
             log_failure(Driver::name, "migrate", error::corrupt,
                         std::to_string(unreadable) +
-                            " enrolment rows did not open and were left without a MAC");
+                            " enrollment rows did not open and were left without a MAC");
         }
         return {};
     }

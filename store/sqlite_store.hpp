@@ -10,7 +10,7 @@
 //   handler sleeps in milliseconds; the busy timeout still covers other processes (a rotation
 //   command, the sqlite3 shell).
 // - Schema migrations with a version table, in one IMMEDIATE transaction, when opened.
-// - Every flow, code and enrolment row carries a MAC checked on every read (store/row_mac.hpp).
+// - Every flow, code and enrollment row carries a MAC checked on every read (store/row_mac.hpp).
 // - Every call blocks: run it from a common::blocking_pool.
 #pragma once
 
@@ -41,7 +41,7 @@ struct sqlite_options {
     std::int64_t max_page_count = 0;
 };
 
-/// Opens (creating and migrating when needed) the SQLite store. `keys` seals the enrolments,
+/// Opens (creating and migrating when needed) the SQLite store. `keys` seals the enrollments,
 /// `row_mac_key` (the server HMAC key, at least 32 bytes) keys the MAC of every row. Errors:
 /// invalid_argument (no keys or random, a short MAC key), unavailable (cannot open or create the
 /// file, or it is not a regular file), insecure_file (group or others may access the file),

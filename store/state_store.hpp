@@ -1,6 +1,6 @@
 // The StateStore seam: everything ssprd keeps between requests. Flows (an explicit state enum with
 // a version for compare-and-set), one-time code hashes with their tries, the TOTP last-used step,
-// throttle counters shared by every gateway instance, and each user's enrolment (contact
+// throttle counters shared by every gateway instance, and each user's enrollment (contact
 // addresses, TOTP secret, security question answer hashes; encrypted at rest by the real stores).
 //
 // flows/ talks only to this interface. sqlite_store.hpp (one file, the default) and
@@ -59,7 +59,7 @@ enum class flow_state {
     challenged,
     /// Every gate the policy asks for was passed; the flow may complete.
     verified,
-    /// Done (password set, account unlocked, enrolment saved). Terminal: a flow is single-use.
+    /// Done (password set, account unlocked, enrollment saved). Terminal: a flow is single-use.
     completed,
     /// Given up (too many wrong proofs, the directory refused). Terminal.
     failed,
@@ -101,7 +101,8 @@ struct code_record {
     unsigned tries_left = 0;
 };
 
-// ---- enrolment ----------------------------------------------------------------------------------
+// ---- enrollment
+// ----------------------------------------------------------------------------------
 
 struct contact {
     std::string address; // e-mail address or phone number as the user confirmed it
@@ -203,14 +204,14 @@ public:
     [[nodiscard]] virtual result<void> delete_code(std::string_view flow_id,
                                                    config::method method) = 0;
 
-    // Enrolment. ------------------------------------------------------------------------------
+    // Enrollment. ------------------------------------------------------------------------------
 
     /// not_found when the user never enrolled. corrupt / unknown_key when the stored data does
     /// not decrypt (the real stores: or the row fails its MAC, or a sealed field from another
     /// user or an older version of the row was put in).
     [[nodiscard]] virtual result<enrollment> get_enrollment(std::string_view user_dn) = 0;
 
-    /// Creates (e.version == 0) or replaces (e.version == the version read) the user's enrolment
+    /// Creates (e.version == 0) or replaces (e.version == the version read) the user's enrollment
     /// and returns the new version. The stored TOTP last-used step is never lowered, so a put that
     /// raced a TOTP login cannot re-open a replay. conflict: exists already (create) or changed
     /// since it was read; not_found: replacing one that does not exist.
@@ -227,7 +228,7 @@ public:
 
     /// Records that a TOTP code for `step` was accepted: true when step is greater than every step
     /// accepted before (and is now the last one), false when it is not (a replay). Atomic, so two
-    /// concurrent logins with the same code cannot both succeed. not_found: no enrolment.
+    /// concurrent logins with the same code cannot both succeed. not_found: no enrollment.
     [[nodiscard]] virtual result<bool> use_totp_step(std::string_view user_dn,
                                                      std::int64_t step) = 0;
 
@@ -260,9 +261,9 @@ public:
 };
 
 /// The store the configuration names (SQLite or PostgreSQL), opened and migrated to the current
-/// schema. `keys` encrypts enrolment data at rest; `row_mac_key` is the server HMAC key
+/// schema. `keys` encrypts enrollment data at rest; `row_mac_key` is the server HMAC key
 /// (store.hmac_key_file, as challenge::load_key_file reads it), from which the store derives the
-/// key of the MAC every flow, code and enrolment row carries; `random` makes the nonces. Blocks
+/// key of the MAC every flow, code and enrollment row carries; `random` makes the nonces. Blocks
 /// (opening, migrating); the reason of a failure is logged. invalid_argument: no backend, keys or
 /// random, or a MAC key shorter than 32 bytes.
 [[nodiscard]] result<std::unique_ptr<state_store>>

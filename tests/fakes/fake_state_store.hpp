@@ -193,7 +193,8 @@ public:
         return {};
     }
 
-    // ---- enrolment ------------------------------------------------------------------------------
+    // ---- enrollment
+    // ------------------------------------------------------------------------------
 
     store::result<store::enrollment> get_enrollment(std::string_view user_dn) override {
         auto lock = enter();

@@ -11,7 +11,7 @@ What it does, for the test modules next to it (test_*.py) and for scripts/demo:
     stderr in a file, and stops the server by PID with SIGTERM (Gateway.start / stop);
   * talks HTTPS JSON to it, verifying the gateway certificate against that CA (Client);
   * reads one-time codes from the SMTP sink's maildir and the SMS webhook's request files
-    (Mailbox, SmsBox), computes TOTP codes (Totp), enrols users through the API (enrol);
+    (Mailbox, SmsBox), computes TOTP codes (Totp), enrolls users through the API (enroll);
   * prepares and restores directory accounts with the admin identities of the test servers
     (Directory: ldapi:// rootdn on OpenLDAP, Administrator on Samba AD), and checks passwords with
     ldapwhoami;
@@ -1018,7 +1018,7 @@ class Totp:
         return c
 
 
-# ---- enrolment through the API -------------------------------------------------------------
+# ---- enrollment through the API -------------------------------------------------------------
 
 class Enrolled:
     def __init__(self, login, password):
@@ -1043,13 +1043,13 @@ def expect(resp, status, what=""):
 
 def enrol_session(client, login, password):
     r = expect(client.post("/api/v1/enroll/session", {"username": login, "password": password}),
-               200, f"enrolment session for {login}")
+               200, f"enrollment session for {login}")
     token = r.json()["token"]
-    SECRETS.add(token, "enrolment token")
+    SECRETS.add(token, "enrollment token")
     return token, r
 
 
-def enrol(client, login, password, email=None, number=None, totp=False, questions=False,
+def enroll(client, login, password, email=None, number=None, totp=False, questions=False,
           mailbox=None, smsbox=None):
     """Signs in and registers the given methods, confirming each with its code."""
     e = Enrolled(login, password)
@@ -1058,7 +1058,7 @@ def enrol(client, login, password, email=None, number=None, totp=False, question
         mailbox = mailbox or Mailbox()
         since = mailbox.snapshot()
         expect(client.post("/api/v1/enroll/email", {"address": email}, token=e.token), 202,
-               f"enrol email {email}")
+               f"enroll email {email}")
         code = mailbox.wait_code(email, since)
         expect(client.post("/api/v1/enroll/email/verify", {"address": email, "code": code},
                            token=e.token), 200, f"confirm email {email}")
@@ -1067,16 +1067,16 @@ def enrol(client, login, password, email=None, number=None, totp=False, question
         smsbox = smsbox or SmsBox()
         since = smsbox.snapshot()
         expect(client.post("/api/v1/enroll/sms", {"number": number}, token=e.token), 202,
-               f"enrol sms {number}")
+               f"enroll sms {number}")
         code = smsbox.wait_code(number, since)
         expect(client.post("/api/v1/enroll/sms/verify", {"number": number, "code": code},
                            token=e.token), 200, f"confirm sms {number}")
         e.number = number
     if totp:
-        r = expect(client.post("/api/v1/enroll/totp", {}, token=e.token), 200, "enrol totp")
+        r = expect(client.post("/api/v1/enroll/totp", {}, token=e.token), 200, "enroll totp")
         body = r.json()
         if "otpauth_uri" not in body or "qr_svg" not in body:
-            raise AssertionError(f"enrol totp: expected otpauth_uri and qr_svg\n{r.describe()}")
+            raise AssertionError(f"enroll totp: expected otpauth_uri and qr_svg\n{r.describe()}")
         e.totp = Totp(body["otpauth_uri"])
         expect(client.post("/api/v1/enroll/totp/verify", {"code": e.totp.code()},
                            token=e.token), 200, "confirm totp")

@@ -12,7 +12,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import enrol, method_of, new_password  # noqa: E402
+from harness import enroll, method_of, new_password  # noqa: E402
 
 BLOCKED, OTHER, ALICE, BOB = "t06", "t07", "t08", "t09"
 
@@ -32,7 +32,7 @@ class BruteForceTest(harness.GatewayTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.enrolled = {u: enrol(cls.api, u, cls.env.user_password, email=f"{u}@example.org",
+        cls.enrolled = {u: enroll(cls.api, u, cls.env.user_password, email=f"{u}@example.org",
                                  mailbox=cls.mail) for u in cls.USERS}
 
     def challenge_email(self, login, kind="reset"):

@@ -16,7 +16,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import SECRETS, enrol  # noqa: E402
+from harness import SECRETS, enroll  # noqa: E402
 
 REAL = "t05"
 UNKNOWN = "nobody-4711-x"
@@ -45,7 +45,7 @@ class EnumerationTest(harness.GatewayTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.real = enrol(cls.api, REAL, cls.env.user_password, email=f"{REAL}@example.org",
+        cls.real = enroll(cls.api, REAL, cls.env.user_password, email=f"{REAL}@example.org",
                          number="+82 10 5555 0005", mailbox=cls.mail, smsbox=cls.sms)
         cls.users = (REAL, UNKNOWN, DISABLED, OUT_OF_SCOPE)
 

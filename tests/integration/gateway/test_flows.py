@@ -2,7 +2,7 @@
 """The user-facing flows end to end against a real directory (run once per directory):
 
   reset with an e-mailed code, reset with TOTP, unlock, change, change of a must-change account,
-  enrolment of all four methods (list, delete), the two-gate reset of an admin-group member.
+  enrollment of all four methods (list, delete), the two-gate reset of an admin-group member.
   After each reset or change the new password binds and the old one does not (ldapwhoami /
   ldapsearch against the directory), and the user is told by mail.
 
@@ -14,7 +14,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import SECRETS, enrol, method_of, new_password  # noqa: E402
+from harness import SECRETS, enroll, method_of, new_password  # noqa: E402
 
 CHANGED_SUBJECT = r"password was changed|비밀번호가 변경"
 UNLOCKED_SUBJECT = r"account was unlocked|잠금이 .*해제"
@@ -48,7 +48,7 @@ class FlowsTest(harness.GatewayTestCase):
 
     def test_reset_with_an_emailed_code(self):
         login, address = "t01", "t01@example.org"
-        enrol(self.api, login, self.initial, email=address, mailbox=self.mail)
+        enroll(self.api, login, self.initial, email=address, mailbox=self.mail)
         start = self.start_flow(login)
         self.assertEqual(start["gates_required"], 1, start)
         email = method_of(start, "email")
@@ -87,7 +87,7 @@ class FlowsTest(harness.GatewayTestCase):
 
     def test_reset_with_totp(self):
         login = "t02"
-        user = enrol(self.api, login, self.initial, totp=True)
+        user = enroll(self.api, login, self.initial, totp=True)
         start = self.start_flow(login)
         totp = method_of(start, "totp")
         self.assertIsNotNone(totp, f"no totp method offered: {start}")
@@ -110,7 +110,7 @@ class FlowsTest(harness.GatewayTestCase):
         # carol is in sspr-admins (an admin group): two gates, never security questions.
         login, address = "carol", "carol@example.org"
         since_admin = self.mail.snapshot()
-        user = enrol(self.api, login, self.initial, email=address, totp=True, mailbox=self.mail)
+        user = enroll(self.api, login, self.initial, email=address, totp=True, mailbox=self.mail)
         start = self.start_flow(login)
         self.assertEqual(start["gates_required"], 2, start)
         kinds = {m["kind"] for m in start["methods"]}
@@ -150,10 +150,10 @@ class FlowsTest(harness.GatewayTestCase):
 
     def test_unlock_of_a_locked_account(self):
         login, address = "locked", "locked@example.org"
-        # Enrolment needs a bind with the password, which a locked account cannot do: unlock it
-        # as the directory admin, enrol, and lock it again the way the test setup did.
+        # Enrollment needs a bind with the password, which a locked account cannot do: unlock it
+        # as the directory admin, enroll, and lock it again the way the test setup did.
         self.dir.unlock_admin(login)
-        user = enrol(self.api, login, self.initial, email=address, mailbox=self.mail)
+        user = enroll(self.api, login, self.initial, email=address, mailbox=self.mail)
         self.dir.lock(login)
         self.assertFalse(self.dir.can_bind(login, self.initial), "locked account still binds")
 
@@ -208,9 +208,9 @@ class FlowsTest(harness.GatewayTestCase):
                          {"result": "changed"})
         self.assertPasswordIs(login, password, self.initial)
 
-    # ---- enrolment ----------------------------------------------------------------------------
+    # ---- enrollment ----------------------------------------------------------------------------
 
-    def test_enrolment_of_every_method_then_list_and_delete(self):
+    def test_enrollment_of_every_method_then_list_and_delete(self):
         login, address, number = "t03", "t03@example.org", "+82 10 5555 0003"
         r = self.api.post("/api/v1/enroll/session", {"username": login,
                                                      "password": "Wrong-Pass-3!"})
@@ -222,14 +222,14 @@ class FlowsTest(harness.GatewayTestCase):
         self.assertEqual(set(body), {"token", "expires_in"}, body)
         self.assertIsInstance(body["expires_in"], int)
         self.assertGreater(body["expires_in"], 0)
-        SECRETS.add(body["token"], "enrolment token")
+        SECRETS.add(body["token"], "enrollment token")
         cookie = r.header("Set-Cookie") or ""
         self.assertIn("ssprd_enroll=", cookie, r.describe())
         parts = [p.strip().lower().replace(" ", "") for p in cookie.split(";")]
         for attr in ("secure", "httponly", "samesite=strict"):
-            self.assertIn(attr, parts, f"the enrolment cookie lacks {attr}: {cookie}")
+            self.assertIn(attr, parts, f"the enrollment cookie lacks {attr}: {cookie}")
 
-        user = enrol(self.api, login, self.initial, email=address, number=number, totp=True,
+        user = enroll(self.api, login, self.initial, email=address, number=number, totp=True,
                      questions=True, mailbox=self.mail, smsbox=self.sms)
         r = self.api.get("/api/v1/enroll/methods", token=user.token)
         listing = self.json_of(r, 200, "enroll/methods")

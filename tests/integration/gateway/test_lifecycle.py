@@ -26,7 +26,7 @@ class LifecycleTest(harness.GatewayTestCase):
     def organisation_in_next_mail(self, token, address):
         since = self.mail.snapshot()
         r = self.api.post("/api/v1/enroll/email", {"address": address}, token=token)
-        self.assertStatus(r, 202, "enrol email")
+        self.assertStatus(r, 202, "enroll email")
         msg, text = self.mail.wait(address, since,
                                    lambda m, t: harness.CODE.search(t) is not None)
         harness.SECRETS.add(harness.CODE.search(text).group(1), "mailed code")

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Two `ssprd serve` instances on one PostgreSQL store (the same store and HMAC keys):
   * a reset started on A, verified on B, completed on A;
-  * an enrolment made on A is used on B;
+  * an enrollment made on A is used on B;
   * a user blocked on A (guessed codes) is blocked on B.
-The store's public schema in the test database is shared with other runs: the enrolments of this
+The store's public schema in the test database is shared with other runs: the enrollments of this
 module's users are deleted first (fresh keys could not read them), and counters are keyed by the
 fresh HMAC key, so earlier runs do not count.
 
@@ -15,12 +15,12 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import enrol, method_of, new_password  # noqa: E402
+from harness import enroll, method_of, new_password  # noqa: E402
 
 ROAMER, BLOCKED = "t12", "t13"
 
 
-def forget_enrolments(env, dns):
+def forget_enrollments(env, dns):
     with open(env["SSPR_PG_PASSWORD_FILE"]) as f:
         password = f.read().strip()
     pg_env = dict(os.environ, PGPASSWORD=password, PGCONNECT_TIMEOUT="10")
@@ -32,7 +32,7 @@ def forget_enrolments(env, dns):
                         env["SSPR_PG_DATABASE"], "-c", sql], env=pg_env,
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
     if p.returncode != 0:
-        raise AssertionError(f"psql could not clear old enrolments: {p.stdout.decode()}")
+        raise AssertionError(f"psql could not clear old enrollments: {p.stdout.decode()}")
 
 
 class MultiInstanceTest(harness.GatewayTestCase):
@@ -43,18 +43,18 @@ class MultiInstanceTest(harness.GatewayTestCase):
     def setUpClass(cls):
         env = harness.testenv_or_skip()
         d = harness.Directory(cls.directory_kind())
-        forget_enrolments(env, [d.dn_of(u) for u in cls.USERS])
+        forget_enrollments(env, [d.dn_of(u) for u in cls.USERS])
         super().setUpClass()
         cls.a = cls.api
         cls.gw_b = cls.add_gateway(name="pg-B", store="postgres", keys_from=cls.gw)
         cls.b = cls.gw_b.client()
 
     def test_start_on_a_verify_on_b_complete_on_a(self):
-        user = enrol(self.a, ROAMER, self.env.user_password, email=f"{ROAMER}@example.org",
+        user = enroll(self.a, ROAMER, self.env.user_password, email=f"{ROAMER}@example.org",
                      mailbox=self.mail)
-        # B sees the enrolment made on A.
+        # B sees the enrollment made on A.
         r = self.b.get("/api/v1/enroll/methods", token=user.token)
-        listing = self.json_of(r, 200, "B lists A's enrolment (and honours A's session)")
+        listing = self.json_of(r, 200, "B lists A's enrollment (and honours A's session)")
         self.assertIn("email", {m["kind"] for m in listing["methods"]}, listing)
 
         start = self.start_flow(ROAMER, client=self.a)
@@ -79,7 +79,7 @@ class MultiInstanceTest(harness.GatewayTestCase):
         self.assertProblem(r, 404, "flow_not_found", "B must see the completed flow")
 
     def test_a_user_blocked_on_a_is_blocked_on_b(self):
-        user = enrol(self.a, BLOCKED, self.env.user_password, email=f"{BLOCKED}@example.org",
+        user = enroll(self.a, BLOCKED, self.env.user_password, email=f"{BLOCKED}@example.org",
                      mailbox=self.mail)
         start = self.start_flow(BLOCKED, client=self.a)
         email = method_of(start, "email")

@@ -13,7 +13,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import enrol, method_of, new_password  # noqa: E402
+from harness import enroll, method_of, new_password  # noqa: E402
 
 USER = "t11"
 
@@ -39,7 +39,7 @@ class OutageTest(harness.GatewayTestCase):
 
     def test_directory_down_before_complete(self):
         initial = self.env.user_password
-        user = enrol(self.api, USER, initial, email=f"{USER}@example.org", mailbox=self.mail)
+        user = enroll(self.api, USER, initial, email=f"{USER}@example.org", mailbox=self.mail)
         r = self.wait_ready(200)
         self.assertEqual(r.json(), {"directory": "ok", "store": "ok"}, r.describe())
         start = self.start_flow(USER)

@@ -20,7 +20,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import SECRETS, enrol, method_of, new_password  # noqa: E402
+from harness import SECRETS, enroll, method_of, new_password  # noqa: E402
 
 USER = "t10"          # the lenient gateway (ad_complexity off: the directory judges)
 STRICT_USER = "t15"   # the strict gateway (ad_complexity on: the gateway judges first)
@@ -41,9 +41,9 @@ class RefusalsTest(harness.GatewayTestCase):
         cls.strict = cls.add_gateway(name="strict", overrides={
             "password": {"breached_file": breached, "ad_complexity": True}})
         cls.strict_api = cls.strict.client()
-        cls.user = enrol(cls.api, USER, cls.env.user_password, email=f"{USER}@example.org",
+        cls.user = enroll(cls.api, USER, cls.env.user_password, email=f"{USER}@example.org",
                          totp=True, mailbox=cls.mail)
-        cls.strict_user = enrol(cls.strict_api, STRICT_USER, cls.env.user_password,
+        cls.strict_user = enroll(cls.strict_api, STRICT_USER, cls.env.user_password,
                                 email=f"{STRICT_USER}@example.org", mailbox=cls.mail)
 
     @classmethod
@@ -135,7 +135,7 @@ class RefusalsTest(harness.GatewayTestCase):
         # padmin lives in ou=admins, where cn=sspr may not write; it is in sspr-admins too, so
         # two gates first.
         login = "padmin"
-        user = enrol(self.api, login, self.env.user_password, email="padmin@example.org",
+        user = enroll(self.api, login, self.env.user_password, email="padmin@example.org",
                      totp=True, mailbox=self.mail)
         start = self.start_flow(login)
         self.assertEqual(start["gates_required"], 2, start)

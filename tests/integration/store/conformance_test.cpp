@@ -320,9 +320,10 @@ TEMPLATE_TEST_CASE("store: delete_code removes one method's code only", "[store]
     CHECK(err(store->delete_code("d", method::email)) == error::not_found);
 }
 
-// ---- enrolment ----------------------------------------------------------------------------------
+// ---- enrollment
+// ----------------------------------------------------------------------------------
 
-TEMPLATE_TEST_CASE("store: an enrolment reads back field for field", "[store]", STORE_BACKENDS) {
+TEMPLATE_TEST_CASE("store: an enrollment reads back field for field", "[store]", STORE_BACKENDS) {
     TestType backend;
     auto store = backend.open();
     const auto e = sample_enrollment("uid=alice,ou=people,dc=example,dc=org");
@@ -360,7 +361,7 @@ TEMPLATE_TEST_CASE("store: the TOTP's and the answers' confirmation times read b
     CHECK(read.questions_confirmed_at == std::optional<timestamp>(t0 - 7h));
 }
 
-TEMPLATE_TEST_CASE("store: an empty enrolment (no methods yet) reads back empty", "[store]",
+TEMPLATE_TEST_CASE("store: an empty enrollment (no methods yet) reads back empty", "[store]",
                    STORE_BACKENDS) {
     TestType backend;
     auto store = backend.open();
@@ -405,7 +406,7 @@ TEMPLATE_TEST_CASE("store: put_enrollment is a compare-and-set on the version", 
     CHECK(err(store->put_enrollment(ghost, t0)) == error::not_found);
 }
 
-TEMPLATE_TEST_CASE("store: delete and list enrolments, in pages", "[store]", STORE_BACKENDS) {
+TEMPLATE_TEST_CASE("store: delete and list enrollments, in pages", "[store]", STORE_BACKENDS) {
     TestType backend;
     auto store = backend.open();
     for (const auto* dn : {"uid=d,dc=x", "uid=a,dc=x", "uid=c,dc=x", "uid=b,dc=x", "uid=e,dc=x"}) {
@@ -444,7 +445,7 @@ TEMPLATE_TEST_CASE("store: a TOTP step is accepted once, and never an earlier on
     CHECK(err(store->use_totp_step("uid=nobody,dc=example,dc=org", 5)) == error::not_found);
 }
 
-TEMPLATE_TEST_CASE("store: an enrolment write based on an old read never lowers the TOTP step",
+TEMPLATE_TEST_CASE("store: an enrollment write based on an old read never lowers the TOTP step",
                    "[store]", STORE_BACKENDS) {
     TestType backend;
     auto store = backend.open();

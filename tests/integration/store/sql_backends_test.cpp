@@ -170,8 +170,9 @@ TEMPLATE_TEST_CASE("store: a database at an older version is migrated forward on
     CHECK(ok(store->get_flow("after", t0)).version == 1);
 }
 
-TEMPLATE_TEST_CASE("store: migration 3 re-seals enrolments with their version and gives them a MAC",
-                   "[store]", SQL_BACKENDS) {
+TEMPLATE_TEST_CASE(
+    "store: migration 3 re-seals enrollments with their version and gives them a MAC", "[store]",
+    SQL_BACKENDS) {
     TestType backend;
     { auto store = backend.open(); }
     back_to_version_1(backend);
@@ -339,7 +340,7 @@ TEMPLATE_TEST_CASE("store: a lowered TOTP step reads as corrupt and never lets a
     CHECK(backend.query_int("SELECT totp_last_step FROM enrollments" + user_where(dn)) == 1);
 }
 
-TEMPLATE_TEST_CASE("store: an enrolment's columns changed with SQL read as corrupt", "[store]",
+TEMPLATE_TEST_CASE("store: an enrollment's columns changed with SQL read as corrupt", "[store]",
                    SQL_BACKENDS) {
     TestType backend;
     auto store = backend.open();
@@ -385,7 +386,7 @@ TEMPLATE_TEST_CASE("store: an older sealed value of the same user put back reads
     CHECK(err(store->get_enrollment(dn)) == error::corrupt);
 }
 
-TEMPLATE_TEST_CASE("store: another user's whole sealed enrolment swapped in reads as corrupt",
+TEMPLATE_TEST_CASE("store: another user's whole sealed enrollment swapped in reads as corrupt",
                    "[store]", SQL_BACKENDS) {
     TestType backend;
     auto store = backend.open();
@@ -408,7 +409,7 @@ TEMPLATE_TEST_CASE("store: another user's whole sealed enrolment swapped in read
 
 // ---- encryption at rest -------------------------------------------------------------------------
 
-TEMPLATE_TEST_CASE("store: enrolment fields are sealed at rest under the active key id", "[store]",
+TEMPLATE_TEST_CASE("store: enrollment fields are sealed at rest under the active key id", "[store]",
                    SQL_BACKENDS) {
     TestType backend;
     auto store = backend.open();

@@ -1,5 +1,5 @@
 // Unit tests of challenge/totp.hpp: the RFC 6238 Appendix B and RFC 4226 Appendix D vectors, the
-// drift window, replay refusal, the otpauth:// URI and the enrolment that counts only once
+// drift window, replay refusal, the otpauth:// URI and the enrollment that counts only once
 // confirmed. Every expected code is copied from the RFCs.
 #include "challenge/totp.hpp"
 
@@ -210,14 +210,14 @@ TEST_CASE("totp: otpauth URI escapes spaces, colons and other reserved character
           challenge::error::invalid_parameters);
 }
 
-TEST_CASE("totp: enrolment offers a fresh secret as URI and QR code, pending", "[challenge]") {
+TEST_CASE("totp: enrollment offers a fresh secret as URI and QR code, pending", "[challenge]") {
     sspr::fakes::fake_random random; // secret = bytes 00 01 … 13
-    const auto offer = challenge::begin_totp_enrolment(
+    const auto offer = challenge::begin_totp_enrollment(
         "ssprd", "alice", params(challenge::totp_algorithm::sha1, 6), random);
     REQUIRE(offer.has_value());
-    CHECK(offer->enrolment.state == challenge::totp_state::pending);
-    CHECK_FALSE(offer->enrolment.last_used_step.has_value());
-    CHECK(offer->enrolment.secret.reveal().size() == 20);
+    CHECK(offer->enrollment.state == challenge::totp_state::pending);
+    CHECK_FALSE(offer->enrollment.last_used_step.has_value());
+    CHECK(offer->enrollment.secret.reveal().size() == 20);
     // base32 of 00 01 02 … 13, worked out by hand in 5-bit groups.
     CHECK(offer->uri.reveal() ==
           "otpauth://totp/ssprd:alice?secret=AAAQEAYEAUDAOCAJBIFQYDIOB4IBCEQT&issuer=ssprd"
@@ -225,8 +225,8 @@ TEST_CASE("totp: enrolment offers a fresh secret as URI and QR code, pending", "
     CHECK(offer->qr_svg.reveal().starts_with("<svg"));
 }
 
-TEST_CASE("totp: an enrolment counts only after a first valid code", "[challenge]") {
-    challenge::totp_enrolment e;
+TEST_CASE("totp: an enrollment counts only after a first valid code", "[challenge]") {
+    challenge::totp_enrollment e;
     e.secret = sha1_key;
     const auto p = params(challenge::totp_algorithm::sha1);
     e.state = challenge::totp_state::pending;
@@ -234,11 +234,11 @@ TEST_CASE("totp: an enrolment counts only after a first valid code", "[challenge
     // Pending: not yet a proof at reset.
     CHECK(challenge::verify_enrolled_totp(e, "94287082", at(59), p) == totp_status::wrong_state);
 
-    CHECK(challenge::confirm_totp_enrolment(e, "94287083", at(59), p) == totp_status::wrong);
+    CHECK(challenge::confirm_totp_enrollment(e, "94287083", at(59), p) == totp_status::wrong);
     CHECK(e.state == challenge::totp_state::pending);
     CHECK_FALSE(e.last_used_step.has_value());
 
-    CHECK(challenge::confirm_totp_enrolment(e, "94287082", at(59), p) == totp_status::ok);
+    CHECK(challenge::confirm_totp_enrollment(e, "94287082", at(59), p) == totp_status::ok);
     CHECK(e.state == challenge::totp_state::active);
     REQUIRE(e.last_used_step.has_value());
     CHECK(*e.last_used_step == 1);
@@ -247,6 +247,6 @@ TEST_CASE("totp: an enrolment counts only after a first valid code", "[challenge
     CHECK(challenge::verify_enrolled_totp(e, "94287082", at(59), p) == totp_status::replay);
     CHECK(challenge::verify_enrolled_totp(e, "14050471", at(1111111111), p) == totp_status::ok);
     CHECK(*e.last_used_step == 0x23523ED);
-    CHECK(challenge::confirm_totp_enrolment(e, "14050471", at(1111111111), p) ==
+    CHECK(challenge::confirm_totp_enrollment(e, "14050471", at(1111111111), p) ==
           totp_status::wrong_state);
 }

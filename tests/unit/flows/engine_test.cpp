@@ -1,4 +1,4 @@
-// flows::engine over the fakes of its seams: the reset, unlock, change and enrolment steps, what a
+// flows::engine over the fakes of its seams: the reset, unlock, change and enrollment steps, what a
 // stand-in sees, throttles, binding and replay. The same flows against real servers and over HTTPS
 // are in tests/integration/gateway/.
 #include "audit/audit.hpp"
@@ -131,7 +131,7 @@ struct harness {
         return all.str();
     }
 
-    /// A confirmed email for `dn`, as enrolment would leave it.
+    /// A confirmed email for `dn`, as enrollment would leave it.
     void enrol_email(std::string_view dn, std::string address) {
         store::enrollment e;
         e.user_dn = std::string(dn);
@@ -145,7 +145,7 @@ struct harness {
         return std::string(s->token.reveal());
     }
 
-    /// Enrols a TOTP through the engine and returns the raw secret.
+    /// Enrolls a TOTP through the engine and returns the raw secret.
     common::secret enrol_totp(std::string_view login, std::string_view dn) {
         const auto token = enrol_session(login);
         auto offer = engine->enroll_totp(ctx, token);
@@ -350,7 +350,7 @@ TEST_CASE("flows: an admin-group member needs two different methods", "[flows]")
     REQUIRE_FALSE(twice);
     CHECK(twice.error().problem == problem::method_already_used);
 
-    h.clock->advance(std::chrono::seconds(31)); // the enrolment's own code step is spent
+    h.clock->advance(std::chrono::seconds(31)); // the enrollment's own code step is spent
     REQUIRE(h.engine->challenge(flows::flow_type::reset, h.ctx, flow, "totp"));
     flows::proof p;
     p.code = h.totp_now(key);
@@ -464,7 +464,7 @@ TEST_CASE("flows: security questions are drawn, checked with argon2id, and redra
     CHECK(ok->gates_passed == 1);
 }
 
-TEST_CASE("flows: enrolment confirms an email with a code and lists it masked", "[flows]") {
+TEST_CASE("flows: enrollment confirms an email with a code and lists it masked", "[flows]") {
     harness h;
     auto bad =
         h.engine->enroll_session(h.ctx, "alice", common::secret(std::string("wrong-password")));

@@ -1,6 +1,6 @@
 // The JSON API (gateway/api.hpp) over the real flows engine on the fakes of its seams, without
 // sockets: requests go into app::handle and answers are caught from the responder. The shapes of
-// the bodies, the statuses, the problems (with figures), the enrolment session (bearer and cookie,
+// the bodies, the statuses, the problems (with figures), the enrollment session (bearer and cookie,
 // the cookie's Origin rule) and the health endpoints; and every problem code has its texts.
 #include "gateway/api.hpp"
 
@@ -242,7 +242,7 @@ TEST_CASE("api: password change refusals are the flows' problems", "[gateway]") 
     CHECK(json_of(res).at("result").as_string() == "changed");
 }
 
-TEST_CASE("api: the enrolment session by bearer token or cookie", "[gateway]") {
+TEST_CASE("api: the enrollment session by bearer token or cookie", "[gateway]") {
     harness h;
     response res =
         h.post("/api/v1/enroll/session", {{"username", "alice"}, {"password", old_password}});

@@ -1,5 +1,5 @@
 // Unit tests of policy/decision.hpp: scope rules, admin two-gate, protected accounts, method
-// lists, enrolment and re-confirmation, unlock/change switches, DN comparison. Every expected
+// lists, enrollment and re-confirmation, unlock/change switches, DN comparison. Every expected
 // value is written out by hand from the policy described in the issue.
 #include "policy/decision.hpp"
 
@@ -553,7 +553,7 @@ TEST_CASE("decide: fewer allowed methods than needed cannot be fixed by enrollin
     CHECK(run(p, alice(), m).reason == reason_code::methods_not_enough_allowed);
 }
 
-// ---- enrolment --------------------------------------------------------------------------------
+// ---- enrollment --------------------------------------------------------------------------------
 
 TEST_CASE("decide: a confirmation older than reconfirm_after must be renewed", "[policy]") {
     sspr::fakes::fake_clock clock;
@@ -602,7 +602,7 @@ TEST_CASE("decide: the freshest registration of a method counts", "[policy]") {
     CHECK(d.must_reconfirm.empty());
 }
 
-TEST_CASE("decide: too few registered methods leave enrolment incomplete", "[policy]") {
+TEST_CASE("decide: too few registered methods leave enrollment incomplete", "[policy]") {
     auto u = alice();
     u.enrolled.clear();
     auto d = run(policy_all(), u);
@@ -670,7 +670,7 @@ TEST_CASE("decide: a rule's unlock and change override the global switches", "[p
     CHECK(d.change_allowed);
 }
 
-TEST_CASE("decide: a switched-off unlock is named before missing enrolment", "[policy]") {
+TEST_CASE("decide: a switched-off unlock is named before missing enrollment", "[policy]") {
     auto p = policy_all();
     p.allow_unlock = false;
     auto u = alice();

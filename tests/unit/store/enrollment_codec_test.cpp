@@ -1,4 +1,4 @@
-// Unit tests of the enrolment layout at rest (store/enrollment_codec.hpp): the plaintext bytes
+// Unit tests of the enrollment layout at rest (store/enrollment_codec.hpp): the plaintext bytes
 // written out by hand, round trips, and damaged plaintexts reported as corrupt.
 #include "store/enrollment_codec.hpp"
 #include "tests/fakes/fake_random.hpp"
@@ -104,7 +104,7 @@ TEST_CASE("enrollment codec: damaged plaintexts are corrupt, never read past", "
     CHECK(decode_questions(bytes({1, 0, 0, 0, 1, 0, 0, 0, 9, 'p'})).error() == error::corrupt);
 }
 
-TEST_CASE("enrollment codec: a sealed enrolment opens back, and each field is sealed for itself",
+TEST_CASE("enrollment codec: a sealed enrollment opens back, and each field is sealed for itself",
           "[store]") {
     std::array<std::byte, 32> raw{};
     raw.fill(std::byte{0x11});

@@ -1,6 +1,6 @@
 // Unit tests of store/rotate_command.hpp: a real configuration file in a private temporary
 // directory (every path in it pointing there, key files mode 0600) naming an SQLite store there.
-// Enrolments are written under key A, the command runs with key B active and A older, and the
+// Enrollments are written under key A, the command runs with key B active and A older, and the
 // rows must then read with key B alone.
 #include "store/rotate_command.hpp"
 
@@ -211,7 +211,7 @@ void check_no_secret_in(const run_result& r) {
 
 } // namespace
 
-TEST_CASE("rotate-key: every enrolment is re-sealed under the new key and reads with it alone",
+TEST_CASE("rotate-key: every enrollment is re-sealed under the new key and reads with it alone",
           "[store]") {
     installation site;
     const auto a = key_of(0x11);
@@ -226,10 +226,10 @@ TEST_CASE("rotate-key: every enrolment is re-sealed under the new key and reads 
     const std::string id_b = crypto::format_key_id(b.id());
     CHECK(first.out == "active key " + id_b + "; older keys: " + id_a +
                            "\n"
-                           "re-sealed 3 enrolments under key " +
+                           "re-sealed 3 enrollments under key " +
                            id_b +
                            " (0 of 3 examined were under it already)\n"
-                           "no enrolment needs the older keys any more: remove them from "
+                           "no enrollment needs the older keys any more: remove them from "
                            "store.older_encryption_key_files\n");
     CHECK(first.err.empty());
     check_no_secret_in(first);
@@ -250,7 +250,7 @@ TEST_CASE("rotate-key: every enrolment is re-sealed under the new key and reads 
     SECTION("running it again re-seals nothing") {
         const auto again = rotate_with(site.config(site.key_b(), {site.key_a()}));
         CHECK(again.status == 0);
-        CHECK(again.out.find("re-sealed 0 enrolments under key " + id_b +
+        CHECK(again.out.find("re-sealed 0 enrollments under key " + id_b +
                              " (3 of 3 examined were under it already)\n") != std::string::npos);
     }
     SECTION("with key A gone from the configuration it succeeds as well") {
@@ -258,7 +258,7 @@ TEST_CASE("rotate-key: every enrolment is re-sealed under the new key and reads 
         CHECK(without_a.status == 0);
         CHECK(without_a.out == "active key " + id_b +
                                    "; older keys: none\nre-sealed 0 "
-                                   "enrolments under key " +
+                                   "enrollments under key " +
                                    id_b + " (3 of 3 examined were under it already)\n");
     }
 }
@@ -273,10 +273,10 @@ TEST_CASE("rotate-key: rows it cannot read are named and the status is 1", "[sto
 
     const auto r = rotate_with(site.config(site.key_b(), {site.key_a()}));
     CHECK(r.status == 1);
-    CHECK(r.out.find("re-sealed 2 enrolments under key " + crypto::format_key_id(b.id()) +
+    CHECK(r.out.find("re-sealed 2 enrollments under key " + crypto::format_key_id(b.id()) +
                      " (0 of 3 examined were under it already)\n") != std::string::npos);
     CHECK(r.out.find("remove them") == std::string::npos); // key A must stay
-    CHECK(r.err == "ssprd store rotate-key: 1 enrolment cannot be read (damaged, or under a key "
+    CHECK(r.err == "ssprd store rotate-key: 1 enrollment cannot be read (damaged, or under a key "
                    "that is not configured) and was left as it is; keep the older keys until "
                    "they are dealt with:\n  " +
                        users[2] + "\n");
