@@ -13,6 +13,7 @@
 #include "gateway/api.hpp"
 #include "gateway/app.hpp"
 #include "gateway/i18n.hpp"
+#include "gateway/pages.hpp"
 #include "ldap/from_config.hpp"
 #include "ldap/ldap_directory.hpp"
 #include "policy/preflight.hpp"
@@ -82,6 +83,7 @@ public:
         std::vector<std::string> languages(config::supported_languages.begin(),
                                            config::supported_languages.end());
         messages_ = std::make_shared<const i18n>(i18n::load(messages_dir, languages));
+        auto templates = page_templates::load(templates_dir_for(messages_dir));
 
         clock_ = common::make_system_clock();
         random_ = common::make_system_random();
@@ -97,6 +99,7 @@ public:
             throw startup_error("store.hmac_key_file " + cfg->store.hmac_key_file + ": " +
                                 hmac.error().message());
         }
+        common::secret page_key = page_key_from(*hmac);
         deps.hmac_key = std::move(*hmac);
 
         const auto keys = store::crypto::load_keyring(cfg->store.encryption_key_file,
@@ -124,6 +127,9 @@ public:
             std::make_unique<common::blocking_pool>(cfg->server.workers, cfg->server.max_queued);
         app_ = std::make_unique<app>(messages_, app_settings_from(*cfg));
         add_api_routes(*app_, *engine_, *pool_);
+        pages_ = std::make_unique<pages>(*engine_, holder_, messages_, std::move(templates),
+                                         std::move(page_key));
+        add_page_routes(*app_, *pages_, *pool_);
         grace_ = std::chrono::duration_cast<std::chrono::milliseconds>(cfg->server.request_timeout);
     }
 
@@ -136,6 +142,7 @@ public:
         // first, then what they used.
         pool_.reset();
         app_.reset();
+        pages_.reset();
         server_.reset();
         engine_.reset();
     }
@@ -236,6 +243,7 @@ private:
     std::unique_ptr<server> server_;
     std::unique_ptr<common::blocking_pool> pool_;
     std::unique_ptr<app> app_;
+    std::unique_ptr<pages> pages_;
     std::chrono::milliseconds grace_{30000};
 };
 
