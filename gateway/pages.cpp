@@ -708,8 +708,9 @@ struct pages::impl {
         render(v, "enroll_signin", std::move(d), v.errors.empty() ? 200 : 401);
     }
 
-    /// The methods page; a dead session shows the sign-in form instead.
-    void methods_page(view& v, std::string_view address = {}) const {
+    /// The methods page; a dead session shows the sign-in form instead. `status` is the answer's
+    /// when there are errors (the refusal's own, e.g. 404 for a method removed already).
+    void methods_page(view& v, std::string_view address = {}, unsigned status = 400) const {
         const std::string token = session_of(v);
         if (token.empty()) {
             return signin_page(v);
@@ -756,7 +757,7 @@ struct pages::impl {
         d.set("email_allowed", allows("email"));
         d.set("totp_allowed", allows("totp"));
         d.set("address", std::string(address));
-        render(v, "enroll_methods", std::move(d), v.errors.empty() ? 200 : 400);
+        render(v, "enroll_methods", std::move(d), v.errors.empty() ? 200 : status);
     }
 
     void get_enroll(view& v, const form& query) const {
@@ -795,7 +796,7 @@ struct pages::impl {
             return signin_page(v);
         }
         error(v, f, field_of(f.problem));
-        methods_page(v, address);
+        methods_page(v, address, flows::http_status(f.problem));
     }
 
     void email_verify_page(view& v, std::string_view address) const {
