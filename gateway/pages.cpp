@@ -366,7 +366,9 @@ struct pages::impl {
         }
         layout.set("has_errors", !v.errors.empty());
         layout.set("errors", errors);
-        layout.set("notice", v.notice);
+        if (!v.notice.empty()) { // kainjow: an empty string still opens {{#notice}}
+            layout.set("notice", v.notice);
+        }
         mus::data langs(mus::data::type::list);
         for (const auto& code : messages->languages()) {
             mus::data item;

@@ -364,6 +364,10 @@ TEST_CASE("pages: a reset through the forms; a refused password shows its rule; 
                                      {"confirm_password", "Zq7-tiny"}});
     CHECK(res.status == 422);
     CHECK_THAT(html(res), Contains("The new password is too short: use at least 10 characters."));
+    // Next to the field too, and the field marked; no empty notice.
+    CHECK_THAT(html(res), Contains("id=\"new_password-error\""));
+    CHECK_THAT(html(res), Contains("aria-invalid=\"true\""));
+    CHECK(html(res).find("class=\"notice\"") == std::string::npos);
     CHECK(h.directory->password_of(std::string(alice_dn)) == old_password);
 
     const std::vector<std::pair<std::string, std::string>> done{
