@@ -42,14 +42,23 @@ constexpr std::string_view enroll_cookie = "ssprd_enroll";
 constexpr std::size_t max_field = 1024;
 constexpr std::size_t max_template_bytes = 256 * 1024;
 
-const std::vector<std::string> template_names{"layout",         "index",
-                                              "start",          "choose",
-                                              "code",           "rules",
-                                              "new_password",   "unlock_confirm",
-                                              "change",         "done",
-                                              "message",        "enroll_signin",
-                                              "enroll_methods", "enroll_email_verify",
-                                              "enroll_totp"};
+const std::vector<std::string> template_names{"layout",
+                                              "index",
+                                              "start",
+                                              "choose",
+                                              "code",
+                                              "rules",
+                                              "new_password",
+                                              "unlock_confirm",
+                                              "change",
+                                              "done",
+                                              "message",
+                                              "enroll_signin",
+                                              "enroll_methods",
+                                              "enroll_email_verify",
+                                              "enroll_totp",
+                                              "answer_questions",
+                                              "enroll_questions"};
 
 std::string read_file(const std::filesystem::path& p) {
     std::ifstream in(p, std::ios::binary);
@@ -495,8 +504,7 @@ struct pages::impl {
         mus::data list(mus::data::type::list);
         bool first = true;
         for (const auto& m : offers) {
-            // Security questions are answered through the API; the pages offer codes.
-            if (m.kind != "email" && m.kind != "sms" && m.kind != "totp") {
+            if (m.kind != "email" && m.kind != "sms" && m.kind != "totp" && m.kind != "questions") {
                 continue;
             }
             mus::data item;
@@ -524,6 +532,54 @@ struct pages::impl {
         d.set("prompt", m.kind == "totp" ? text(v, "ui.step.enter_totp")
                                          : text(v, "ui.step.code_sent", {{"hint", m.hint}}));
         render(v, "code", std::move(d), v.errors.empty() ? 200 : 400);
+    }
+
+    /// The questions asked, as the hidden field carries them: [{"id","text"}].
+    static std::string questions_text(const std::vector<flows::question_prompt>& questions) {
+        boost::json::array a;
+        for (const auto& q : questions) {
+            a.push_back(boost::json::object{{"id", q.id}, {"text", q.text}});
+        }
+        return boost::json::serialize(a);
+    }
+    static std::vector<flows::question_prompt> questions_from(std::string_view text) {
+        std::vector<flows::question_prompt> out;
+        boost::system::error_code ec;
+        const auto value = boost::json::parse(text, ec);
+        if (ec || !value.is_array()) {
+            return out;
+        }
+        for (const auto& e : value.get_array()) {
+            const auto* o = e.if_object();
+            const auto* id = o == nullptr ? nullptr : o->if_contains("id");
+            const auto* q = o == nullptr ? nullptr : o->if_contains("text");
+            if (id != nullptr && q != nullptr && id->is_string() && q->is_string()) {
+                out.push_back({std::string(id->get_string()), std::string(q->get_string())});
+            }
+        }
+        return out;
+    }
+
+    void questions_page(view& v, flow_type t, std::string_view flow, const flows::method_offer& m,
+                        const std::vector<flows::method_offer>& offers,
+                        const std::vector<flows::question_prompt>& questions) const {
+        v.title = title_of(v, t);
+        mus::data d = base_data(v);
+        d.set("action", base_of(t) + "/verify");
+        d.set("flow", std::string(flow));
+        d.set("method", m.id);
+        d.set("offers", offers_text(offers));
+        d.set("questions_json", questions_text(questions));
+        mus::data list(mus::data::type::list);
+        for (std::size_t i = 0; i < questions.size(); ++i) {
+            mus::data item;
+            item.set("index", std::to_string(i));
+            item.set("text", questions[i].text);
+            item.set("first", i == 0);
+            list.push_back(item);
+        }
+        d.set("questions", list);
+        render(v, "answer_questions", std::move(d), v.errors.empty() ? 200 : 400);
     }
 
     void new_password_page(view& v, std::string_view flow) const {
@@ -586,6 +642,9 @@ struct pages::impl {
             error(v, sent.error());
             return choose_page(v, t, flow.reveal(), offers, 0, 1);
         }
+        if (offer->kind == "questions") {
+            return questions_page(v, t, flow.reveal(), *offer, offers, sent->questions);
+        }
         code_page(v, t, flow.reveal(), *offer, offers);
     }
 
@@ -599,21 +658,49 @@ struct pages::impl {
                          [&](const flows::method_offer& o) { return o.id == method; });
         const flows::method_offer m =
             offer == offers.end() ? flows::method_offer{method, "totp", ""} : *offer;
-        if (code.reveal().empty()) {
+        const bool questions = m.kind == "questions";
+        const std::vector<flows::question_prompt> asked =
+            questions ? questions_from(f.text("questions")) : std::vector<flows::question_prompt>{};
+        const auto again = [&] {
+            return questions ? questions_page(v, t, flow.reveal(), m, offers, asked)
+                             : code_page(v, t, flow.reveal(), m, offers);
+        };
+        const std::string field = questions ? "answer-0" : "code";
+        flows::proof proof;
+        if (questions) {
+            for (std::size_t i = 0; i < asked.size(); ++i) {
+                common::secret text = f.secret("answer_" + std::to_string(i));
+                if (text.reveal().empty()) {
+                    error_text(v, "ui.error.answer_required", "answer-" + std::to_string(i));
+                    return again();
+                }
+                proof.answers.push_back({asked[i].id, std::move(text)});
+            }
+        } else if (code.reveal().empty()) {
             error_text(v, "ui.error.code_required", "code");
-            return code_page(v, t, flow.reveal(), m, offers);
+            return again();
+        } else {
+            proof.code = code;
         }
         const auto ctx = context_of(v);
-        flows::proof proof;
-        proof.code = code;
         auto checked = engine.verify(t, ctx, flow.reveal(), method, proof);
         v.res.not_before = engine.respond_not_before(ctx);
         if (!checked) {
             if (dead_end(checked.error().problem)) {
                 return flow_message(v, t, checked.error());
             }
-            error(v, checked.error(), "code");
-            return code_page(v, t, flow.reveal(), m, offers);
+            error(v, checked.error(), field);
+            if (questions) {
+                // A wrong answer uses the questions up (the engine asks for a new challenge):
+                // ask again, maybe other ones, with the refusal above them.
+                auto fresh = engine.challenge(t, ctx, flow.reveal(), method);
+                if (!fresh) {
+                    v.errors.clear();
+                    return flow_message(v, t, fresh.error());
+                }
+                return questions_page(v, t, flow.reveal(), m, offers, fresh->questions);
+            }
+            return again();
         }
         if (checked->gates_passed < checked->gates_required) {
             std::erase_if(offers, [&](const flows::method_offer& o) { return o.id == method; });
@@ -757,14 +844,17 @@ struct pages::impl {
                    listed->allowed.end();
         };
         d.set("email_allowed", allows("email"));
+        d.set("sms_allowed", allows("sms"));
         d.set("totp_allowed", allows("totp"));
+        d.set("questions_allowed", allows("questions"));
         d.set("address", std::string(address));
         render(v, "enroll_methods", std::move(d), v.errors.empty() ? 200 : status);
     }
 
     void get_enroll(view& v, const form& query) const {
         const std::string done = query.text("done");
-        if (done == "email" || done == "totp" || done == "removed") {
+        if (done == "email" || done == "sms" || done == "totp" || done == "questions" ||
+            done == "removed") {
             v.notice = text(v, "ui.enroll.done_" + done);
         }
         methods_page(v);
@@ -801,44 +891,115 @@ struct pages::impl {
         methods_page(v, address, flows::http_status(f.problem));
     }
 
-    void email_verify_page(view& v, std::string_view address) const {
+    /// The address field of a contact kind on the methods page ("address" for e-mail, "number").
+    static std::string contact_field(std::string_view kind) {
+        return kind == "sms" ? "number" : "address";
+    }
+
+    void contact_verify_page(view& v, std::string_view kind, std::string_view address) const {
         v.title = text(v, "ui.title.enroll");
         mus::data d = base_data(v);
+        d.set("action", "/enroll/" + std::string(kind) + "/verify");
+        d.set("field", contact_field(kind));
         d.set("address", std::string(address));
-        d.set("prompt", text(v, "ui.enroll.email_sent", {{"address", std::string(address)}}));
+        d.set("prompt", text(v, kind == "sms" ? "ui.enroll.sms_sent" : "ui.enroll.email_sent",
+                             {{"address", std::string(address)}}));
         render(v, "enroll_email_verify", std::move(d), v.errors.empty() ? 200 : 400);
     }
 
-    void post_email(view& v, const form& f) const {
-        const std::string address = std::string(trim(f.text("address")));
+    void post_contact(view& v, std::string_view kind, const form& f) const {
+        const std::string field = contact_field(kind);
+        const std::string address = std::string(trim(f.text(field)));
         if (address.empty()) {
-            error_text(v, "ui.error.address_required", "address");
-            return methods_page(v, address);
+            error_text(v, kind == "sms" ? "ui.error.number_required" : "ui.error.address_required",
+                       field);
+            return methods_page(v);
         }
-        auto sent = engine.enroll_contact(context_of(v), session_of(v), "email", address);
+        auto sent = engine.enroll_contact(context_of(v), session_of(v), kind, address);
         if (!sent) {
-            return enroll_refused(v, sent.error(), address);
+            if (sent.error().problem == problem::address_invalid) {
+                error(v, sent.error(), field);
+                return methods_page(v, kind == "email" ? address : std::string_view{});
+            }
+            return enroll_refused(v, sent.error(), kind == "email" ? address : std::string_view{});
         }
-        email_verify_page(v, address);
+        contact_verify_page(v, kind, address);
     }
 
-    void post_email_verify(view& v, const form& f) const {
-        const std::string address = f.text("address");
+    void post_contact_verify(view& v, std::string_view kind, const form& f) const {
+        const std::string address = f.text(contact_field(kind));
         const common::secret code = f.secret("code");
         if (code.reveal().empty()) {
             error_text(v, "ui.error.code_required", "code");
-            return email_verify_page(v, address);
+            return contact_verify_page(v, kind, address);
         }
-        auto ok =
-            engine.enroll_contact_verify(context_of(v), session_of(v), "email", address, code);
+        auto ok = engine.enroll_contact_verify(context_of(v), session_of(v), kind, address, code);
         if (!ok) {
             if (ok.error().problem == problem::proof_invalid) {
                 error(v, ok.error(), "code");
-                return email_verify_page(v, address);
+                return contact_verify_page(v, kind, address);
             }
             return enroll_refused(v, ok.error());
         }
-        see_other(v, "/enroll?done=email");
+        see_other(v, "/enroll?done=" + std::string(kind));
+    }
+
+    // Security questions: `register_count` slots, each a choice of the pool and an answer.
+    void enroll_questions_page(view& v, const form& chosen) const {
+        const auto pool = engine.enroll_questions(context_of(v), session_of(v));
+        if (!pool) {
+            return enroll_refused(v, pool.error());
+        }
+        const auto cfg = config.snapshot();
+        const unsigned count = cfg->methods.questions.register_count;
+        v.title = text(v, "ui.title.enroll");
+        mus::data d = base_data(v);
+        d.set("intro", text(v, "ui.enroll.questions_intro", {{"count", std::to_string(count)}}));
+        mus::data slots(mus::data::type::list);
+        for (unsigned i = 0; i < count; ++i) {
+            const std::string n = std::to_string(i + 1);
+            const std::string was = chosen.text("question_" + std::to_string(i));
+            mus::data slot;
+            slot.set("index", std::to_string(i));
+            slot.set("question_label", text(v, "ui.field.question_n", {{"n", n}}));
+            slot.set("answer_label", text(v, "ui.field.answer_n", {{"n", n}}));
+            mus::data options(mus::data::type::list);
+            for (std::size_t q = 0; q < pool->size(); ++q) {
+                mus::data option;
+                option.set("id", (*pool)[q].id);
+                option.set("text", (*pool)[q].text);
+                option.set("selected", was.empty() ? q == i : was == (*pool)[q].id);
+                options.push_back(option);
+            }
+            slot.set("options", options);
+            slots.push_back(slot);
+        }
+        d.set("slots", slots);
+        render(v, "enroll_questions", std::move(d), v.errors.empty() ? 200 : 400);
+    }
+
+    void post_questions(view& v, const form& f) const {
+        const auto cfg = config.snapshot();
+        const unsigned count = cfg->methods.questions.register_count;
+        std::vector<flows::answer> answers;
+        for (unsigned i = 0; i < count; ++i) {
+            const std::string index = std::to_string(i);
+            common::secret answer = f.secret("answer_" + index);
+            if (answer.reveal().empty()) {
+                error_text(v, "ui.error.answer_required", "answer-" + index);
+                return enroll_questions_page(v, f);
+            }
+            answers.push_back({f.text("question_" + index), std::move(answer)});
+        }
+        auto ok = engine.enroll_put_questions(context_of(v), session_of(v), answers);
+        if (!ok) {
+            if (ok.error().problem == problem::answers_invalid) {
+                error(v, ok.error(), "answer-0");
+                return enroll_questions_page(v, f);
+            }
+            return enroll_refused(v, ok.error());
+        }
+        see_other(v, "/enroll?done=questions");
     }
 
     void totp_page(view& v, const flows::totp_offer_result* offer) const {
@@ -968,6 +1129,12 @@ struct pages::impl {
                 change_page(v);
             } else if (path == "/enroll") {
                 get_enroll(v, query ? *query : form());
+            } else if (path == "/enroll/questions") {
+                if (session_of(v).empty()) {
+                    signin_page(v);
+                } else {
+                    enroll_questions_page(v, form());
+                }
             } else {
                 throw std::logic_error("pages: no GET " + path);
             }
@@ -1020,10 +1187,14 @@ struct pages::impl {
             post_change(v, f);
         } else if (path == "/enroll/session") {
             post_session(v, f);
-        } else if (path == "/enroll/email") {
-            post_email(v, f);
+        } else if (path == "/enroll/email" || path == "/enroll/sms") {
+            post_contact(v, path.substr(std::string_view("/enroll/").size()), f);
         } else if (path == "/enroll/email/verify") {
-            post_email_verify(v, f);
+            post_contact_verify(v, "email", f);
+        } else if (path == "/enroll/sms/verify") {
+            post_contact_verify(v, "sms", f);
+        } else if (path == "/enroll/questions") {
+            post_questions(v, f);
         } else if (path == "/enroll/totp") {
             post_totp(v);
         } else if (path == "/enroll/totp/verify") {
@@ -1054,6 +1225,7 @@ const std::vector<std::pair<std::string, std::string>>& pages::routes() {
         {"GET", "/unlock"},
         {"GET", "/change"},
         {"GET", "/enroll"},
+        {"GET", "/enroll/questions"},
         {"POST", "/reset/start"},
         {"POST", "/reset/challenge"},
         {"POST", "/reset/verify"},
@@ -1066,6 +1238,9 @@ const std::vector<std::pair<std::string, std::string>>& pages::routes() {
         {"POST", "/enroll/session"},
         {"POST", "/enroll/email"},
         {"POST", "/enroll/email/verify"},
+        {"POST", "/enroll/sms"},
+        {"POST", "/enroll/sms/verify"},
+        {"POST", "/enroll/questions"},
         {"POST", "/enroll/totp"},
         {"POST", "/enroll/totp/verify"},
         {"POST", "/enroll/remove"},

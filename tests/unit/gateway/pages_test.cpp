@@ -14,6 +14,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <map>
 #include <regex>
 
 using namespace sspr;
@@ -38,6 +40,17 @@ config::config test_config() {
     c.delivery.smtp.from = "sspr@example.org";
     c.methods.email.enabled = true;
     c.methods.totp.enabled = true;
+    c.methods.sms.enabled = true;
+    c.delivery.sms.enabled = true;
+    c.delivery.sms.url = "https://sms.example.org/send";
+    c.methods.questions.enabled = true;
+    c.methods.questions.register_count = 3;
+    c.methods.questions.answer_count = 2;
+    c.methods.questions.argon2 = {8192, 1, 1};
+    for (const auto* id : {"pet", "school", "city", "street"}) {
+        c.methods.questions.pool.push_back(
+            {id, {{"en", std::string("Your first ") + id + "?"}, {"ko", std::string(id) + "?"}}});
+    }
     c.policy.scope = config::scope_mode::all;
     c.password.min_length = 10;
     return c;
@@ -439,4 +452,109 @@ TEST_CASE("pages: enrollment signs in with the API's session cookie and lists th
     res = h.post("/enroll/remove", {{"csrf", token}, {"id", "email-0"}});
     CHECK(res.status == 404);
     CHECK_THAT(html(res), Contains(messages()->text("en", "problem.method_not_found")));
+}
+
+TEST_CASE("pages: security questions are registered through the forms and then answer a reset; a "
+          "wrong answer is refused at the field",
+          "[gateway][pages]") {
+    harness h;
+    const std::string token = h.csrf();
+    auto res =
+        h.post("/enroll/session",
+               {{"csrf", token}, {"username", "alice"}, {"password", std::string(old_password)}});
+    REQUIRE(res.status == 303);
+    for (const auto& c : res.set_cookies) {
+        if (c.rfind("ssprd_enroll=", 0) == 0) {
+            h.cookie += "; " + c.substr(0, c.find(';'));
+        }
+    }
+    res = h.get("/enroll");
+    CHECK_THAT(html(res), Contains("href=\"/enroll/questions\""));
+    CHECK_THAT(html(res), Contains("action=\"/enroll/sms\""));
+    res = h.get("/enroll/questions");
+    REQUIRE(res.status == 200);
+    CHECK_THAT(html(res), Contains("Choose 3 different questions"));
+    CHECK_THAT(html(res), Contains("<option value=\"street\">Your first street?</option>"));
+    CHECK_THAT(html(res), Contains("id=\"answer-2\""));
+    CHECK(html(res).find("id=\"answer-3\"") == std::string::npos);
+
+    // An answer missing: refused, nothing stored, the choices kept.
+    res = h.post("/enroll/questions", {{"csrf", token},
+                                       {"question_0", "pet"},
+                                       {"answer_0", "Rex the dog"},
+                                       {"question_1", "street"},
+                                       {"answer_1", "Harbour Road"},
+                                       {"question_2", "city"}});
+    CHECK(res.status == 400);
+    CHECK_THAT(html(res), Contains(messages()->text("en", "ui.error.answer_required")));
+    CHECK_THAT(html(res), Contains("<option value=\"street\" selected>"));
+
+    res = h.post("/enroll/questions", {{"csrf", token},
+                                       {"question_0", "pet"},
+                                       {"answer_0", "Rex the dog"},
+                                       {"question_1", "street"},
+                                       {"answer_1", "Harbour Road"},
+                                       {"question_2", "city"},
+                                       {"answer_2", "Busan by the sea"}});
+    REQUIRE(res.status == 303);
+    CHECK(res.location == "/enroll?done=questions");
+    res = h.get("/enroll?done=questions");
+    CHECK_THAT(html(res), Contains(messages()->text("en", "ui.enroll.done_questions")));
+    CHECK_THAT(html(res), Contains(messages()->text("en", "ui.enroll.method_questions")));
+
+    // The reset with them.
+    res = h.post("/reset/start", {{"csrf", token}, {"username", "alice"}});
+    REQUIRE(res.status == 200);
+    const std::string flow = hidden(html(res), "flow");
+    const std::string offers = hidden(html(res), "offers");
+    CHECK_THAT(html(res), Contains("value=\"questions\""));
+    res = h.post("/reset/challenge",
+                 {{"csrf", token}, {"flow", flow}, {"method", "questions"}, {"offers", offers}});
+    REQUIRE(res.status == 200);
+    CHECK_THAT(html(res), Contains("for=\"answer-1\""));
+    const std::map<std::string, std::string> answers{
+        {"pet", "Rex the dog"}, {"street", "Harbour Road"}, {"city", "Busan by the sea"}};
+    // The ids the page asks (its hidden "questions" field), in the order of the inputs.
+    const auto asked_ids = [&](const std::string& asked) {
+        std::vector<std::string> ids;
+        for (const auto& [id, answer] : answers) {
+            if (asked.find("\"" + id + "\"") != std::string::npos) {
+                ids.push_back(id);
+            }
+        }
+        std::sort(ids.begin(), ids.end(), [&](const std::string& a, const std::string& b) {
+            return asked.find("\"" + a + "\"") < asked.find("\"" + b + "\"");
+        });
+        return ids;
+    };
+    std::string asked = hidden(html(res), "questions");
+    auto ids = asked_ids(asked);
+    REQUIRE(ids.size() == 2);
+
+    res = h.post("/reset/verify", {{"csrf", token},
+                                   {"flow", flow},
+                                   {"method", "questions"},
+                                   {"offers", offers},
+                                   {"questions", asked},
+                                   {"answer_0", answers.at(ids[0])},
+                                   {"answer_1", "not the answer"}});
+    CHECK(res.status == 400);
+    CHECK_THAT(html(res), Contains("href=\"#answer-0\""));
+    CHECK_THAT(html(res), Contains(messages()->text("en", "problem.proof_invalid")));
+    // Asked again (a wrong answer uses the questions up); the answers typed are not echoed.
+    CHECK(html(res).find("not the answer") == std::string::npos);
+    asked = hidden(html(res), "questions");
+    ids = asked_ids(asked);
+    REQUIRE(ids.size() == 2);
+
+    res = h.post("/reset/verify", {{"csrf", token},
+                                   {"flow", flow},
+                                   {"method", "questions"},
+                                   {"offers", offers},
+                                   {"questions", asked},
+                                   {"answer_0", answers.at(ids[0])},
+                                   {"answer_1", answers.at(ids[1])}});
+    INFO(html(res));
+    REQUIRE(res.status == 200);
+    CHECK_THAT(html(res), Contains("autocomplete=\"new-password\""));
 }
