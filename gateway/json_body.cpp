@@ -23,7 +23,9 @@ class wiping_resource final : public boost::json::memory_resource {
     }
     void do_deallocate(void* p, std::size_t bytes, std::size_t alignment) override {
         OPENSSL_cleanse(p, bytes);
-        ::operator delete(p, bytes, std::align_val_t(alignment));
+        // Unsized: the sized form is declared only under -fsized-deallocation, which clang 14
+        // (the fuzz build) does not turn on by default.
+        ::operator delete(p, std::align_val_t(alignment));
     }
     [[nodiscard]] bool
     do_is_equal(const boost::json::memory_resource& other) const noexcept override {
