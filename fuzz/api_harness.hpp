@@ -147,7 +147,7 @@ struct harness {
             broken("no response within 10 s", 0);
         }
         if (out->count != 1) {
-            broken("more than one response delivered", out->res->result_int());
+            broken("more than one response delivered", static_cast<int>(out->res->result_int()));
         }
         if (std::getenv("SSPR_FUZZ_TRACE") != nullptr) { // for writing seeds: what came back
             std::fprintf(stderr, "trace: %d %s\n", out->res->result_int(),
@@ -177,7 +177,7 @@ inline std::vector<std::string> passwords_in(const request& req) {
 }
 
 inline void check(const request& req, const response& res, transport_problem problem) {
-    const int status = res.result_int();
+    const int status = static_cast<int>(res.result_int());
     if (status < 200 || status > 599) {
         broken("status out of range", status);
     }

@@ -73,7 +73,7 @@ boost::json::value must(harness& h, http::verb method, std::string_view target,
     const response res = h.send(json_request(method, target, boost::json::serialize(body), bearer),
                                 transport_problem::none);
     if (res.result_int() >= 300) {
-        broken("a setup step failed", res.result_int());
+        broken("a setup step failed", static_cast<int>(res.result_int()));
     }
     return res.body().empty() ? boost::json::value(boost::json::object())
                               : boost::json::parse(res.body());
