@@ -73,6 +73,13 @@ inline std::shared_ptr<const i18n> messages() {
     return m;
 }
 
+/// One worker for every input: starting and joining a thread per input would cost more than the
+/// input itself.
+inline common::blocking_pool& shared_pool() {
+    static common::blocking_pool p(1, 16);
+    return p;
+}
+
 struct reply {
     std::mutex mutex;
     std::condition_variable cv;
@@ -88,7 +95,7 @@ struct harness {
     std::unique_ptr<config::holder> holder;
     std::unique_ptr<flows::engine> engine;
     std::unique_ptr<app> application;
-    std::unique_ptr<common::blocking_pool> pool; // last: joined first
+    common::blocking_pool& pool = shared_pool();
 
     harness() {
         ldap::user_entry alice;
@@ -116,11 +123,24 @@ struct harness {
         d.random = std::make_shared<fakes::fake_random>();
         d.hmac_key = common::secret(std::string(32, 'k'));
         engine = std::make_unique<flows::engine>(std::move(d));
-        pool = std::make_unique<common::blocking_pool>(1, 16);
         application = std::make_unique<app>(messages(), app_settings_from(cfg));
-        add_api_routes(*application, *engine, *pool);
+        add_api_routes(*application, *engine, pool);
     }
-    ~harness() { pool.reset(); }
+    /// Waits until the pool's worker has finished every job of this input (one worker, jobs in
+    /// order: an empty job that has run comes after them all) before the engine goes.
+    ~harness() {
+        auto done = std::make_shared<reply>();
+        const bool posted = pool.try_post([done] {
+            const std::lock_guard lock(done->mutex);
+            ++done->count;
+            done->cv.notify_all();
+        });
+        if (!posted) {
+            std::abort();
+        }
+        std::unique_lock lock(done->mutex);
+        done->cv.wait(lock, [&] { return done->count == 1; });
+    }
     harness(const harness&) = delete;
     harness& operator=(const harness&) = delete;
 
