@@ -15,6 +15,7 @@
 #pragma once
 
 #include "common/blocking_pool.hpp"
+#include "common/log.hpp"
 #include "config/holder.hpp"
 #include "flows/engine.hpp"
 #include "gateway/api.hpp"
@@ -99,6 +100,8 @@ struct harness {
     common::blocking_pool& pool = shared_pool();
 
     harness() {
+        // The access log line of every request would be most of the run's time and output.
+        common::set_log_level(common::log_level::warning);
         ldap::user_entry alice;
         alice.dn = std::string(alice_dn);
         alice.login = "alice";
