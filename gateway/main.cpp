@@ -7,9 +7,11 @@
 //   ssprd breached verify FILE              check a lookup file end to end
 //   ssprd audit verify FILE                 check the audit trail's hash chain
 //   ssprd store rotate-key -c FILE          re-seal enrollments under the active key
+//   ssprd doctor -c FILE [--test-user L]    troubleshooter: PASS/WARN/FAIL per check
 #include "audit/audit.hpp"
 #include "common/process.hpp"
 #include "config/check_config.hpp"
+#include "doctor/doctor.hpp"
 #include "gateway/serve.hpp"
 #include "policy/breached.hpp"
 #include "policy/preflight.hpp"
@@ -22,6 +24,7 @@
 #include <iostream>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace po = boost::program_options;
 
@@ -34,6 +37,7 @@ constexpr std::string_view usage = R"(Usage:
   ssprd breached verify FILE
   ssprd audit verify FILE
   ssprd store rotate-key -c FILE
+  ssprd doctor -c FILE [--test-user LOGIN] [--protected-user LOGIN]
   ssprd --help | --version
 )";
 
@@ -125,6 +129,10 @@ int main(int argc, char** argv) {
             return 2;
         }
         return run_with_config(argc - 2, argv + 2, false);
+    }
+    if (command == "doctor") {
+        return sspr::doctor::run_doctor(std::vector<std::string>(argv + 2, argv + argc), std::cout,
+                                        std::cerr);
     }
     if (command == "check-config") {
         if (argc != 3) {
