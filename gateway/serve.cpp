@@ -23,9 +23,14 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <malloc.h>
+
 #include <algorithm>
+#include <atomic>
 #include <csignal>
+#include <cstdint>
 #include <functional>
+#include <memory>
 #include <ostream>
 #include <stdexcept>
 #include <tuple>
@@ -43,6 +48,8 @@ struct startup_error : std::runtime_error {
 };
 
 constexpr auto purge_interval = 60s;
+/// How often the idle trim looks whether requests came (see run()).
+constexpr auto trim_interval = 1s;
 /// Purge batches per tick at most, so that a backlog is worked off without holding a worker long.
 constexpr int purge_batches_per_tick = 10;
 
@@ -145,8 +152,14 @@ public:
         net::io_context control;
         net::signal_set signals(control, SIGINT, SIGTERM, SIGHUP);
         net::steady_timer purge(control);
+        net::steady_timer trim(control);
 
-        server_->start(app_->as_handler());
+        // Requests seen, for the idle trim below: one relaxed increment per request.
+        auto seen = std::make_shared<std::atomic<std::uint64_t>>(0);
+        server_->start([seen, inner = app_->as_handler()](exchange x) {
+            seen->fetch_add(1, std::memory_order_relaxed);
+            inner(std::move(x));
+        });
         for (const auto& ep : server_->endpoints()) {
             err << "listening on https://" << endpoint_text(ep) << std::endl;
         }
@@ -163,6 +176,7 @@ public:
                 }
                 common::log(common::log_level::info, "stopping: finishing requests in flight");
                 purge.cancel();
+                trim.cancel();
                 server_->shutdown(grace_);
                 control.stop();
             });
@@ -180,6 +194,28 @@ public:
             });
         };
         schedule_purge();
+
+        // After a burst, once a whole tick passed without a request, the allocator hands its free
+        // pages back (glibc keeps them in every thread's arena otherwise): an idle daemon's RSS
+        // is its live data, not its busiest minute.
+        std::uint64_t trimmed_at = 0;
+        std::uint64_t last_seen = 0;
+        std::function<void()> schedule_trim = [&] {
+            trim.expires_after(trim_interval);
+            trim.async_wait([&](const boost::system::error_code& ec) {
+                if (ec) {
+                    return;
+                }
+                const auto now_seen = seen->load(std::memory_order_relaxed);
+                if (now_seen == last_seen && now_seen != trimmed_at) {
+                    ::malloc_trim(0);
+                    trimmed_at = now_seen;
+                }
+                last_seen = now_seen;
+                schedule_trim();
+            });
+        };
+        schedule_trim();
 
         control.run();
         common::log(common::log_level::info, "ssprd stopped");

@@ -31,7 +31,6 @@
 #include <iosfwd>
 #include <memory>
 #include <optional>
-#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -195,19 +194,6 @@ struct import_stats {
 /// on any failure `out_path` is left as it was.
 [[nodiscard]] breached_result<import_stats>
 import_pwned(std::istream& in, const std::string& out_path, const import_options& options = {});
-
-/// `ssprd breached import [--min-count N] IN OUT`: args[0] is the command's name ("import"), then
-/// options and operands; IN may be "-" for standard input. Progress and the summary go to `err`
-/// and `out`. Returns the process exit status: 0 done, 1 failed, 2 usage error.
-int run_breached_import(std::span<const std::string_view> args, std::istream& in, std::ostream& out,
-                        std::ostream& err);
-/// The same on argv (argv[0] = "import"), with std::cin, std::cout and std::cerr.
-int run_breached_import(int argc, char** argv);
-
-/// `ssprd breached verify FILE`: opens FILE and runs verify(). Same conventions as above.
-int run_breached_verify(std::span<const std::string_view> args, std::ostream& out,
-                        std::ostream& err);
-int run_breached_verify(int argc, char** argv);
 
 } // namespace sspr::policy
 

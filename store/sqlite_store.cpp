@@ -16,6 +16,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace sspr::store {
@@ -156,9 +157,31 @@ public:
             if (auto prepared = prepare(**conn); !prepared) {
                 return prepared.error();
             }
+            sqlite3_wal_hook((*conn)->db.get(), &sqlite_driver::on_wal_commit, driver.get());
             driver->idle_.push_back(std::move(*conn));
         }
+        auto checkpoint_conn = open_connection(options);
+        if (!checkpoint_conn) {
+            return checkpoint_conn.error();
+        }
+        driver->checkpoint_db_ = std::move((*checkpoint_conn)->db);
+        driver->checkpointer_ = std::thread([d = driver.get()] { d->checkpoint_loop(); });
         return driver;
+    }
+
+    sqlite_driver(const sqlite_driver&) = delete;
+    sqlite_driver& operator=(const sqlite_driver&) = delete;
+    sqlite_driver(sqlite_driver&&) = delete;
+    sqlite_driver& operator=(sqlite_driver&&) = delete;
+    ~sqlite_driver() {
+        {
+            const std::lock_guard lock(checkpoint_mutex_);
+            stopping_ = true;
+        }
+        checkpoint_due_.notify_one();
+        if (checkpointer_.joinable()) {
+            checkpointer_.join();
+        }
     }
 
     result<lease> acquire(bool write) {
@@ -188,6 +211,52 @@ public:
 
 private:
     explicit sqlite_driver(const sqlite_options& options) : busy_timeout_(options.busy_timeout) {}
+
+    // ---- checkpoints -------------------------------------------------------------------------
+    // SQLite's automatic checkpoint runs inside the commit that crosses 1000 WAL pages: that
+    // request copies the pages back and waits for fdatasync, a stall of milliseconds in the middle
+    // of a user's step. Instead each pooled connection's WAL hook (which replaces the automatic
+    // one) only wakes a thread of the store's own, which checkpoints PASSIVE on a connection of
+    // its own: it never waits for readers or writers, and writers never wait for it.
+
+    /// Pages in the WAL after which a checkpoint is due (SQLite's automatic default).
+    static constexpr int checkpoint_pages = 1000;
+    /// A checkpoint also runs this often while the WAL is not empty, so a quiet store's WAL is
+    /// folded back too.
+    static constexpr auto checkpoint_interval = std::chrono::seconds(5);
+
+    static int on_wal_commit(void* self, sqlite3* /*db*/, const char* /*schema*/, int pages) {
+        auto* driver = static_cast<sqlite_driver*>(self);
+        if (pages >= checkpoint_pages) {
+            {
+                const std::lock_guard lock(driver->checkpoint_mutex_);
+                driver->checkpoint_wanted_ = true;
+            }
+            driver->checkpoint_due_.notify_one();
+        }
+        return SQLITE_OK;
+    }
+
+    void checkpoint_loop() {
+        std::unique_lock lock(checkpoint_mutex_);
+        while (!stopping_) {
+            checkpoint_due_.wait_for(lock, checkpoint_interval,
+                                     [this] { return stopping_ || checkpoint_wanted_; });
+            if (stopping_) {
+                break;
+            }
+            checkpoint_wanted_ = false;
+            lock.unlock();
+            int wal_pages = 0;
+            int copied = 0;
+            const int rc = sqlite3_wal_checkpoint_v2(
+                checkpoint_db_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_pages, &copied);
+            if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY) {
+                log_failure(name, "checkpoint", map_sqlite(rc), describe(checkpoint_db_.get(), rc));
+            }
+            lock.lock();
+        }
+    }
 
     void release(std::unique_ptr<connection> conn) {
         {
@@ -391,6 +460,9 @@ private:
         // journal_size_limit: a burst of writes must not leave a huge WAL file behind.
         pragmas += "PRAGMA foreign_keys=ON; PRAGMA trusted_schema=OFF;"
                    "PRAGMA journal_size_limit=67108864;";
+        // cache_size: SQLite's page cache per connection (its default is 2 MiB, times every
+        // connection of the pool); the kernel's page cache holds the file anyway.
+        pragmas += "PRAGMA cache_size=-" + std::to_string(options.cache_kib) + ";";
         if (options.max_page_count > 0) {
             pragmas += "PRAGMA max_page_count=" + std::to_string(options.max_page_count) + ";";
         }
@@ -475,6 +547,13 @@ private:
     std::mutex mutex_;
     std::condition_variable available_;
     std::vector<std::unique_ptr<connection>> idle_; // guarded by mutex_
+
+    sqlite_ptr checkpoint_db_; // used by checkpointer_ only
+    std::mutex checkpoint_mutex_;
+    std::condition_variable checkpoint_due_;
+    bool checkpoint_wanted_ = false; // guarded by checkpoint_mutex_
+    bool stopping_ = false;          // guarded by checkpoint_mutex_
+    std::thread checkpointer_;       // last: started when everything above exists
 };
 
 } // namespace

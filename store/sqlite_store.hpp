@@ -9,6 +9,9 @@
 // - In-process writers take one mutex instead of meeting on SQLite's file lock, whose busy
 //   handler sleeps in milliseconds; the busy timeout still covers other processes (a rotation
 //   command, the sqlite3 shell).
+// - Checkpoints run on a thread of the store's own (PASSIVE, never blocking a request), not
+//   inside the commit that happens to cross 1000 WAL pages, which would make that request wait
+//   for the copy and an fdatasync.
 // - Schema migrations with a version table, in one IMMEDIATE transaction, when opened.
 // - Every flow, code and enrollment row carries a MAC checked on every read (store/row_mac.hpp).
 // - Every call blocks: run it from a common::blocking_pool.
@@ -39,6 +42,9 @@ struct sqlite_options {
     /// SQLite's max_page_count on every connection (0: SQLite's own limit). The tests use it to
     /// make the database "full" without a small file system, which needs mount rights.
     std::int64_t max_page_count = 0;
+    /// SQLite's page cache per connection, in KiB (its own default is 2048). A miss costs a
+    /// pread(2) from the kernel's page cache, not a disk read, while the file is in use.
+    std::size_t cache_kib = 512;
 };
 
 /// Opens (creating and migrating when needed) the SQLite store. `keys` seals the enrollments,

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <fstream>
 #include <iterator>
+#include <thread>
 
 using namespace sspr::store;
 using namespace sspr::testing::store_support;
@@ -92,6 +93,34 @@ TEST_CASE("sqlite store: a write lock held elsewhere past the busy timeout gives
 
     REQUIRE(sqlite3_exec(other.get(), "ROLLBACK", nullptr, nullptr, nullptr) == SQLITE_OK);
     CHECK(ok(store->increment("k", 1h, t0)).count == 2);
+}
+
+TEST_CASE("sqlite store: a burst of writes is folded back into the database file by the store's "
+          "checkpointer",
+          "[store]") {
+    // The pooled connections' WAL hook replaces SQLite's automatic checkpoint; the store's own
+    // thread must then do it, or the rows would stay in the WAL and the database file would not
+    // grow. About 1500 pages of rows: past the 1000-page mark that wakes the checkpointer.
+    sqlite_backend backend;
+    auto store = backend.open();
+    const auto file_size = [&](const char* suffix) {
+        struct stat st {};
+        REQUIRE(::stat((backend.path() + suffix).c_str(), &st) == 0);
+        return static_cast<std::int64_t>(st.st_size);
+    };
+    const auto before = file_size("");
+    for (int i = 0; i < 1000; ++i) {
+        ok(store->put_enrollment(bulky(i), t0));
+    }
+    const std::int64_t rows_bytes = 1000LL * 6000;
+    REQUIRE(file_size("-wal") > rows_bytes / 2);
+    // Bounded wait: the checkpointer is woken at once, but runs on its own thread.
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (file_size("") - before < rows_bytes && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(50ms);
+    }
+    CHECK(file_size("") - before >= rows_bytes);
+    CHECK(ok(store->list_enrollments("", 2000)).size() == 1000);
 }
 
 TEST_CASE("sqlite store: the database and its WAL are private to the owner", "[store]") {

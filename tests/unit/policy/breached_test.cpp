@@ -1,7 +1,8 @@
 // Unit tests of policy/breached.hpp: SHA-1, the Pwned Passwords import, the binary file format,
-// the mmap lookup, every refusal, and the `ssprd breached import|verify` commands. Files live in a
-// fresh temporary directory per test. Hashes are the well-known SHA-1 values of the passwords
-// (checked with coreutils sha1sum), written out by hand.
+// the mmap lookup and every refusal (the `ssprd breached` commands:
+// tests/unit/gateway/commands_test.cpp). Files live in a fresh temporary directory per test. Hashes
+// are the well-known SHA-1 values of the passwords (checked with coreutils sha1sum), written out by
+// hand.
 #include "policy/breached.hpp"
 
 #include <catch2/catch.hpp>
@@ -519,83 +520,4 @@ TEST_CASE("breached: a failure describes itself with line and category text", "[
     const sspr::policy::breached_failure failure{breached_error::unsorted_input, "x", 12};
     CHECK(failure.describe() == "line 12: input is not sorted by hash (or repeats a hash) (x)");
     CHECK(failure.code.category().name() == std::string("sspr.breached"));
-}
-
-// ---- commands ---------------------------------------------------------------------------------
-
-TEST_CASE("breached: `import IN OUT` imports a file and reports the count", "[policy]") {
-    const temp_dir dir;
-    {
-        std::ofstream text(dir.file("pwned.txt"));
-        text << sorted_sample();
-    }
-    const std::string in_path = dir.file("pwned.txt");
-    const std::string out_path = dir.file("pwned.bin");
-    const std::vector<std::string_view> args{"import", in_path, out_path};
-    std::istringstream stdin_unused;
-    std::ostringstream out;
-    std::ostringstream err;
-    CHECK(sspr::policy::run_breached_import(args, stdin_unused, out, err) == 0);
-    CHECK(out.str() == "imported 3 hashes from 3 lines into " + out_path + "\n");
-    CHECK(err.str().empty());
-    const auto list = breached_list::open(out_path);
-    REQUIRE(list.has_value());
-    CHECK(list->contains_password("123456"));
-}
-
-TEST_CASE("breached: `import - OUT` reads standard input, with --min-count", "[policy]") {
-    const temp_dir dir;
-    const std::string out_path = dir.file("pwned.bin");
-    const std::vector<std::string_view> args{"import", "--min-count", "2", "-", out_path};
-    std::istringstream in(sorted_sample());
-    std::ostringstream out;
-    std::ostringstream err;
-    CHECK(sspr::policy::run_breached_import(args, in, out, err) == 0);
-    CHECK(out.str() == "imported 2 hashes from 3 lines into " + out_path +
-                           " (1 seen fewer than 2 times left out)\n");
-}
-
-TEST_CASE("breached: `import` usage errors exit 2 and input errors exit 1", "[policy]") {
-    const temp_dir dir;
-    const std::string out_path = dir.file("pwned.bin");
-    std::istringstream in(std::string(sha1_abc) + ":1\n" + std::string(sha1_password) + ":1\n");
-    std::ostringstream out;
-    std::ostringstream err;
-    using args_t = std::vector<std::string_view>;
-    CHECK(sspr::policy::run_breached_import(args_t{"import"}, in, out, err) == 2);
-    CHECK(sspr::policy::run_breached_import(args_t{"import", "-"}, in, out, err) == 2);
-    CHECK(sspr::policy::run_breached_import(args_t{"import", "--fast", "-", out_path}, in, out,
-                                            err) == 2);
-    CHECK(sspr::policy::run_breached_import(args_t{"import", "--min-count", "x", "-", out_path}, in,
-                                            out, err) == 2);
-    CHECK(sspr::policy::run_breached_import(args_t{"import", "-", "-"}, in, out, err) == 2);
-    CHECK(err.str().find("usage: ssprd breached import") != std::string::npos);
-    CHECK(sspr::policy::run_breached_import(args_t{"import", dir.file("missing.txt"), out_path}, in,
-                                            out, err) == 1);
-
-    err.str("");
-    CHECK(sspr::policy::run_breached_import(args_t{"import", "-", out_path}, in, out, err) == 1);
-    CHECK(err.str().find("line 2: input is not sorted") != std::string::npos);
-    CHECK_FALSE(fs::exists(out_path));
-
-    out.str("");
-    CHECK(sspr::policy::run_breached_import(args_t{"import", "--help"}, in, out, err) == 0);
-    CHECK(out.str().find("usage: ssprd breached import") != std::string::npos);
-}
-
-TEST_CASE("breached: `verify FILE` passes a good file and fails a damaged one", "[policy]") {
-    const temp_dir dir;
-    const std::string good = import_text(sorted_sample(), dir.file("good.bin"));
-    std::ostringstream out;
-    std::ostringstream err;
-    using args_t = std::vector<std::string_view>;
-    CHECK(sspr::policy::run_breached_verify(args_t{"verify", good}, out, err) == 0);
-    CHECK(out.str() == good + ": 3 hashes, sorted and complete\n");
-
-    auto bytes = read_bytes(good);
-    bytes.pop_back();
-    write_bytes(dir.file("bad.bin"), bytes);
-    CHECK(sspr::policy::run_breached_verify(args_t{"verify", dir.file("bad.bin")}, out, err) == 1);
-    CHECK(err.str().find("truncated") != std::string::npos);
-    CHECK(sspr::policy::run_breached_verify(args_t{"verify"}, out, err) == 2);
 }
