@@ -268,26 +268,32 @@ void check_rights(ldap::server_probe& probe, ldap::directory& dir, ldap::dialect
     const auto decision =
         policy::decide(c.policy, c.methods, c.enrollment, facts, std::chrono::system_clock::now());
     const bool directory_refuses = r->verdict == ldap::rights_verdict::denied;
-    const std::string dir_text = directory_refuses
-                                     ? "the directory refuses the service account (LDAP 50)"
-                                     : "the directory WOULD let the service account reset it";
+    const bool inconclusive = r->verdict == ldap::rights_verdict::inconclusive;
+    const std::string dir_text =
+        directory_refuses ? "the directory refuses the service account (LDAP 50)"
+        : inconclusive    ? "the directory's answer is inconclusive (" + r->diagnostic + ")"
+                          : "the directory WOULD let the service account reset it";
+    std::string policy_text;
     if (!decision.in_scope) {
-        const std::string finding = login + " is refused by the policy (" +
-                                    std::string(policy::to_string(decision.reason)) + "); " +
-                                    dir_text;
-        if (directory_refuses) {
-            rep.pass(name, finding);
-        } else {
-            rep.warn(name, finding,
-                     "delegate the reset right on the users' OU only, not on the admins' "
-                     "containers (defence in depth)");
-        }
+        policy_text =
+            "the policy refuses it (" + std::string(policy::to_string(decision.reason)) + ")";
     } else if (decision.admin) {
-        rep.warn(name, login + " is in scope as an admin (two gates); " + dir_text,
-                 "keep admins out with a deny rule or policy.allow_protected_accounts: false");
+        policy_text = "the policy lets it in as an admin (two gates)";
     } else {
-        rep.fail(name, login + " may be reset with one gate per the policy; " + dir_text,
-                 "add its group to policy.admin_groups or a deny rule");
+        policy_text = "the policy lets it in with one gate";
+    }
+    const std::string finding = login + ": " + dir_text + "; " + policy_text;
+    if (directory_refuses) {
+        // What matters most: the service account itself cannot reset it.
+        rep.pass(name, finding);
+    } else if (inconclusive || !decision.in_scope || decision.admin) {
+        rep.warn(name, finding,
+                 "delegate the reset right on the users' OU only, not on the admins' containers "
+                 "(defence in depth)");
+    } else {
+        rep.fail(name, finding,
+                 "add its group to policy.admin_groups or a deny rule, and take the reset right "
+                 "on its container away from the service account");
     }
 }
 
