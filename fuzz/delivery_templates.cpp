@@ -17,6 +17,7 @@
 #include "delivery/mime.hpp"
 #include "delivery/sms_body.hpp"
 #include "delivery/templates.hpp"
+#include "fuzz/fields.hpp"
 #include "ldap/escape.hpp"
 
 #include <boost/json/parse.hpp>
@@ -41,21 +42,6 @@ constexpr std::string_view the_code = "482913";
 [[noreturn]] void broken(const char* what) {
     std::fprintf(stderr, "delivery_templates: invariant broken: %s\n", what);
     std::abort();
-}
-
-std::vector<std::string> split(std::string_view s, std::size_t n) {
-    std::vector<std::string> out;
-    while (out.size() + 1 < n) {
-        const auto at = s.find('\x1f');
-        if (at == std::string_view::npos) {
-            break;
-        }
-        out.emplace_back(s.substr(0, at));
-        s.remove_prefix(at + 1);
-    }
-    out.emplace_back(s);
-    out.resize(n);
-    return out;
 }
 
 delivery::message make(delivery::message_kind kind, std::string_view language,
@@ -179,7 +165,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string_view language = (data[0] & 0x10U) != 0 ? "ko" : "en";
     // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the fuzzer's signature
     const std::string_view rest(reinterpret_cast<const char*>(data) + 1, size - 1);
-    const auto values = split(rest, 6);
+    const auto values = sspr::fuzz::split_fields(rest, 6);
 
     std::vector<std::string> neutral;
     for (std::size_t i = 0; i < 5; ++i) {

@@ -20,6 +20,7 @@
 //   - DELETE /api/v1/enroll/methods/{id} with the Cookie alone (no Authorization) from an Origin
 //     that is not trusted never succeeds (the cross-site request forgery rule).
 #include "fuzz/api_harness.hpp"
+#include "fuzz/fields.hpp"
 
 #include "gateway/client_ip.hpp"
 #include "gateway/cors.hpp"
@@ -40,21 +41,6 @@ using sspr::fuzz::harness;
 namespace {
 
 namespace ip = boost::asio::ip;
-
-std::vector<std::string> split(std::string_view s, std::size_t n) {
-    std::vector<std::string> out;
-    while (out.size() + 1 < n) {
-        const auto at = s.find('\x1f');
-        if (at == std::string_view::npos) {
-            break;
-        }
-        out.emplace_back(s.substr(0, at));
-        s.remove_prefix(at + 1);
-    }
-    out.emplace_back(s);
-    out.resize(n);
-    return out;
-}
 
 void replace_all(std::string& s, std::string_view from, std::string_view to) {
     for (std::size_t at = s.find(from); at != std::string::npos;
@@ -144,7 +130,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const ip::address peer = ip::make_address((data[0] & 1U) != 0 ? "10.0.0.1" : "192.0.2.10");
     // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the fuzzer's signature
     const std::string_view rest(reinterpret_cast<const char*>(data) + 1, size - 1);
-    std::vector<std::string> h = split(rest, 5);
+    std::vector<std::string> h = sspr::fuzz::split_fields(rest, 5);
     for (auto& v : h) {
         v = header_value(std::move(v));
     }
