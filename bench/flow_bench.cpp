@@ -820,6 +820,7 @@ private:
                 int size_limit) {
         raw_connection& c = least_busy();
         std::vector<char*> attrs;
+        attrs.reserve(attributes.size() + 1);
         for (const auto& a : attributes) {
             attrs.push_back(const_cast<char*>(a.c_str()));
         }

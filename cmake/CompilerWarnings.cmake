@@ -4,7 +4,8 @@ function(sspr_set_warnings target as_errors)
     -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align
     -Wunused -Woverloaded-virtual -Wconversion -Wsign-conversion
     -Wdouble-promotion -Wformat=2 -Wimplicit-fallthrough -Wmisleading-indentation
-    -Wduplicated-cond -Wduplicated-branches -Wlogical-op)
+    # GCC only (clang, used by the fuzz build, does not know them)
+    $<$<CXX_COMPILER_ID:GNU>:-Wduplicated-cond -Wduplicated-branches -Wlogical-op>)
   if(as_errors)
     target_compile_options(${target} INTERFACE -Werror)
   endif()

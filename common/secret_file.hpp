@@ -37,7 +37,7 @@ struct secret_file_failure {
 };
 
 struct secret_file_options {
-    std::size_t max_bytes = 64 * 1024;
+    std::size_t max_bytes = std::size_t{64} * 1024;
     /// Refuse a file that group or others may access (key files); false: the caller judges the
     /// permissions it gets back (the config loader warns about readable password files).
     bool private_only = true;

@@ -18,12 +18,13 @@ public:
     unique_function() noexcept = default;
     unique_function(std::nullptr_t) noexcept {} // NOLINT(google-explicit-constructor)
 
+    // Implicit, as std::function's; the constraint keeps it from hiding the move constructor.
+    // NOLINTBEGIN(google-explicit-constructor,bugprone-forwarding-reference-overload)
     template <class F>
     requires(!std::is_same_v<std::remove_cvref_t<F>, unique_function> &&
-             std::is_invocable_r_v<R, std::decay_t<F>&, Args...>)
-        unique_function(
-            F&& f) // NOLINT(google-explicit-constructor,bugprone-forwarding-reference-overload)
+             std::is_invocable_r_v<R, std::decay_t<F>&, Args...>) unique_function(F&& f)
         : callable_(std::make_unique<holder<std::decay_t<F>>>(std::forward<F>(f))) {}
+    // NOLINTEND(google-explicit-constructor,bugprone-forwarding-reference-overload)
 
     unique_function(unique_function&&) noexcept = default;
     unique_function& operator=(unique_function&&) noexcept = default;

@@ -161,4 +161,44 @@ result<void> smtp_client::send(const message& msg) const {
     return detail::smtp_outcome(rc, reply, errors.data());
 }
 
+result<void> smtp_client::probe() const {
+    auto easy = detail::make_easy();
+    if (!easy) {
+        return easy.error();
+    }
+    CURL* h = easy->get();
+    std::array<char, CURL_ERROR_SIZE> errors{};
+    detail::easy_options opt(h);
+    opt.set(CURLOPT_ERRORBUFFER, errors.data());
+    opt.set(CURLOPT_URL, url_.c_str());
+    opt.set(CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+    opt.set(CURLOPT_NOSIGNAL, 1L);
+    opt.set(CURLOPT_CONNECTTIMEOUT_MS, to_millis(cfg_.timeout));
+    opt.set(CURLOPT_TIMEOUT_MS, to_millis(cfg_.timeout));
+    if (cfg_.tls != config::smtp_tls::none) {
+        opt.set(CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
+        opt.set(CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
+        opt.set(CURLOPT_SSL_VERIFYPEER, 1L);
+        opt.set(CURLOPT_SSL_VERIFYHOST, 2L);
+        if (!cfg_.ca_file.empty()) {
+            opt.set(CURLOPT_CAINFO, cfg_.ca_file.c_str());
+        }
+    }
+    if (!cfg_.username.empty()) {
+        opt.set(CURLOPT_USERNAME, cfg_.username.c_str());
+        opt.set(CURLOPT_PASSWORD, cfg_.password.reveal().data());
+    }
+    // No body: libcurl runs the connection phase (greeting, EHLO, STARTTLS, AUTH) and QUITs
+    // without a MAIL, RCPT or DATA command.
+    opt.set(CURLOPT_NOBODY, 1L);
+    if (opt.rc() != CURLE_OK) {
+        return failure(error::internal, std::string("SMTP: libcurl option refused: ") +
+                                            curl_easy_strerror(opt.rc()));
+    }
+    const CURLcode rc = curl_easy_perform(h);
+    long reply = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &reply);
+    return detail::smtp_outcome(rc, reply, errors.data());
+}
+
 } // namespace sspr::delivery

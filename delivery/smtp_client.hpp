@@ -24,6 +24,10 @@ public:
     /// configured timeout. Thread-safe: every call has its own connection.
     [[nodiscard]] result<void> send(const message& msg) const;
 
+    /// `ssprd doctor`: connects, greets, upgrades with STARTTLS (or implicit TLS) verifying the
+    /// certificate, and logs in when a username is set; then QUIT. No message is sent.
+    [[nodiscard]] result<void> probe() const;
+
 private:
     config::smtp_config cfg_;
     std::shared_ptr<const common::clock> clock_;

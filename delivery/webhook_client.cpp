@@ -202,4 +202,34 @@ result<void> webhook_client::send(const message& msg) const {
     return detail::http_outcome(rc, status, errors.data());
 }
 
+result<void> webhook_client::probe_connect() const {
+    auto easy = detail::make_easy();
+    if (!easy) {
+        return easy.error();
+    }
+    CURL* h = easy->get();
+    std::array<char, CURL_ERROR_SIZE> errors{};
+    detail::easy_options opt(h);
+    opt.set(CURLOPT_ERRORBUFFER, errors.data());
+    opt.set(CURLOPT_URL, cfg_.url.c_str());
+    opt.set(CURLOPT_PROTOCOLS_STR, "https");
+    opt.set(CURLOPT_NOSIGNAL, 1L);
+    opt.set(CURLOPT_CONNECTTIMEOUT_MS, to_millis(cfg_.timeout));
+    opt.set(CURLOPT_TIMEOUT_MS, to_millis(cfg_.timeout));
+    opt.set(CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
+    opt.set(CURLOPT_SSL_VERIFYPEER, 1L);
+    opt.set(CURLOPT_SSL_VERIFYHOST, 2L);
+    if (!cfg_.ca_file.empty()) {
+        opt.set(CURLOPT_CAINFO, cfg_.ca_file.c_str());
+    }
+    // TCP and TLS only: the transfer ends before any request is written.
+    opt.set(CURLOPT_CONNECT_ONLY, 1L);
+    if (opt.rc() != CURLE_OK) {
+        return failure(error::internal, std::string("HTTP: libcurl option refused: ") +
+                                            curl_easy_strerror(opt.rc()));
+    }
+    const CURLcode rc = curl_easy_perform(h);
+    return detail::http_outcome(rc, rc == CURLE_OK ? 200 : 0, errors.data());
+}
+
 } // namespace sspr::delivery

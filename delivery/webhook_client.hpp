@@ -24,6 +24,10 @@ public:
     /// retry. Thread-safe: every call has its own connection.
     [[nodiscard]] result<void> send(const message& msg) const;
 
+    /// `ssprd doctor`: connects to the URL's host and completes the TLS handshake with the
+    /// configured verification, then closes. No HTTP request is sent, so no SMS.
+    [[nodiscard]] result<void> probe_connect() const;
+
 private:
     config::sms_config cfg_;
     std::string method_;

@@ -478,12 +478,16 @@ policy::throttle_subject with_region(const snapshot& s, policy::throttle_subject
 
 result<void> engine::impl::throttle(const snapshot& s, policy::throttle_event e,
                                     const policy::throttle_subject& subject, bool count,
-                                    audit_note& note) {
+                                    audit_note& note, bool check_address) {
     const policy::throttle_subject who = with_region(s, subject);
     const auto t = now();
     const auto ts = store::to_timestamp(t);
     std::vector<policy::throttle_decision> decisions;
     for (const auto* b : s.buckets->checked_before(e)) {
+        if (!check_address && (b->key == config::throttle_key::client_ip ||
+                               b->key == config::throttle_key::client_net)) {
+            continue;
+        }
         auto key = policy::derive_key(*b, who, d.hmac_key);
         if (!key) {
             continue; // the request lacks what this bucket counts (no destination yet)
@@ -748,6 +752,39 @@ std::string_view purpose_of(flow_type t) {
 
 } // namespace
 
+std::optional<failure> engine::address_blocked(const request_context& ctx) {
+    auto& m = *impl_;
+    if (ctx.client_ip.empty()) {
+        return std::nullopt;
+    }
+    const auto s = m.snap();
+    const policy::throttle_subject who{"", ctx.client_ip, "", ""};
+    const auto t = m.now();
+    const auto ts = store::to_timestamp(t);
+    std::vector<policy::throttle_decision> decisions;
+    for (const auto* b : s.buckets->checked_before(policy::throttle_event::flow_started)) {
+        auto key = policy::derive_key(*b, who, m.d.hmac_key);
+        if (!key) {
+            continue; // a bucket keyed by the user: decided in start(), after the directory
+        }
+        if (const auto cached = m.blocks.cached_block(*key, ts)) {
+            policy::counter_reading r;
+            r.blocked_until = *cached;
+            decisions.push_back(policy::evaluate(*b, r, t));
+        }
+    }
+    const auto verdict = policy::most_restrictive(decisions);
+    if (verdict.allowed()) {
+        return std::nullopt;
+    }
+    m.early_refusals.fetch_add(1, std::memory_order_relaxed);
+    return failure{problem::throttled, verdict.retry_after};
+}
+
+std::uint64_t engine::early_refusals() const noexcept {
+    return impl_->early_refusals.load(std::memory_order_relaxed);
+}
+
 result<start_result> engine::start(flow_type type, const request_context& ctx,
                                    std::string_view username) {
     auto& m = *impl_;
@@ -759,6 +796,13 @@ result<start_result> engine::start(flow_type type, const request_context& ctx,
         return failure(problem::invalid_request);
     }
     const auto s = m.snap();
+    // The address's own limits before the directory is asked anything: a blocked address costs
+    // a store read at most, never a search (start() below checks them again, from memory).
+    if (auto t = m.throttle(s, policy::throttle_event::flow_started, {"", ctx.client_ip, "", ""},
+                            false, note);
+        !t) {
+        return t.error();
+    }
     auto sub = m.subject_for_login(s, type, username);
     if (!sub) {
         m.record(note, "error", "directory.unavailable");
@@ -767,7 +811,7 @@ result<start_result> engine::start(flow_type type, const request_context& ctx,
     note.e.user_dn = sub->user ? sub->user->dn : "";
     note.e.hint = "";
     if (auto t = m.throttle(s, policy::throttle_event::flow_started,
-                            {sub->dn, ctx.client_ip, "", ""}, true, note);
+                            {sub->dn, ctx.client_ip, "", ""}, true, note, false);
         !t) {
         return t.error();
     }

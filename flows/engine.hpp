@@ -158,6 +158,16 @@ public:
     // ---- reset and unlock: the same gates ----
     [[nodiscard]] result<start_result> start(flow_type type, const request_context& ctx,
                                              std::string_view username);
+    /// For the I/O thread, before a start is handed to the worker pool: throttled when the
+    /// client's address or network is under a block this instance remembers (memory only: no
+    /// store, no directory, so a flood from a blocked address costs a lookup). Nothing about the
+    /// name is decided, so its answer needs no response floor. Each refusal is counted
+    /// (early_refusals); the block itself is in the audit from the request that started or first
+    /// met it, not once per refused request of a flood. nullopt: go on with start(), which checks
+    /// the address again against the store before it asks the directory.
+    [[nodiscard]] std::optional<failure> address_blocked(const request_context& ctx);
+    /// Starts refused by address_blocked since the engine was made.
+    [[nodiscard]] std::uint64_t early_refusals() const noexcept;
     [[nodiscard]] result<challenge_result> challenge(flow_type type, const request_context& ctx,
                                                      std::string_view flow,
                                                      std::string_view method_id);

@@ -72,6 +72,7 @@ struct engine::impl {
     /// Blocks seen lately, so a blocked key is refused without a store round trip (a flood from
     /// one address or against one account costs memory lookups only).
     store::throttle_cache blocks;
+    std::atomic<std::uint64_t> early_refusals{0};
     /// argon2id work running now (answers verified or hashed); bounded by d.max_argon2.
     std::atomic<std::size_t> argon2_running{0};
     /// An argon2id hash of nothing anyone knows, verified in place of a stand-in's answers so
@@ -112,10 +113,12 @@ struct engine::impl {
 
     // ---- throttles ----
     /// Before acting on `e`: refuses while a bucket that matters is blocked; with `count`, also
-    /// counts the event and refuses when that reaches a limit.
+    /// counts the event and refuses when that reaches a limit. `check_address` false leaves the
+    /// client-IP and client-network buckets out of the check (not out of the count): for a caller
+    /// that checked them just before, so that they are not read from the store twice.
     [[nodiscard]] result<void> throttle(const snapshot& s, policy::throttle_event e,
                                         const policy::throttle_subject& who, bool count,
-                                        audit_note& note);
+                                        audit_note& note, bool check_address = true);
     /// Counts a failed proof (after the fact; a block it starts refuses the next attempt).
     void count_failure(const snapshot& s, const policy::throttle_subject& who);
     void clear_counters(const snapshot& s, const subject& sub, std::string_view flow_id);

@@ -131,6 +131,11 @@ void add_gate_routes(app& a, flows::engine& e, common::blocking_pool& pool, flow
         if (!fields_ok(c, r)) {
             return;
         }
+        // A blocked address is refused here on the I/O thread, from memory: a flood from it
+        // never reaches the worker pool, the store or the directory.
+        if (auto blocked = e.address_blocked(context_of(*c))) {
+            return c->fail(problem_from(*blocked));
+        }
         offload(pool, c, [&e, type, username = std::move(username)](call& work) {
             const auto ctx = context_of(work);
             auto started = e.start(type, ctx, username);

@@ -2,6 +2,7 @@
 
 #include "audit/audit.hpp"
 #include "config/check_config.hpp"
+#include "doctor/doctor.hpp"
 #include "gateway/serve.hpp"
 #include "policy/breached.hpp"
 #include "policy/preflight.hpp"
@@ -31,6 +32,7 @@ constexpr std::string_view usage = R"(Usage:
   ssprd breached verify FILE
   ssprd audit verify FILE
   ssprd store rotate-key -c FILE
+  ssprd doctor -c FILE [--test-user LOGIN] [--protected-user LOGIN]
   ssprd --help | --version
 )";
 
@@ -230,6 +232,10 @@ int run_command(const std::vector<std::string>& args, std::istream& in, std::ost
         return p.exit_status ? *p.exit_status
                              : config::run_check_config(p.vm["FILE"].as<std::string>(), out, err,
                                                         policy::with_preflight());
+    }
+    if (command == "doctor") {
+        // Exit status: the worst check (0 PASS, 1 WARN, 2 FAIL), 64 for a usage error.
+        return doctor::run_doctor(after(args, 1), out, err);
     }
     if (command == "breached" && sub == "import") {
         return run_breached_import(after(args, 2), in, out, err);

@@ -7,8 +7,10 @@
 //   ssprd breached verify FILE              check a lookup file end to end
 //   ssprd audit verify FILE                 check the audit trail's hash chain
 //   ssprd store rotate-key -c FILE          re-seal enrollments under the active key
+//   ssprd doctor -c FILE                    troubleshooter: PASS/WARN/FAIL per check (doctor/)
 //
-// Exit status: 0 done, 1 failed, 2 usage error (a clear message on `err` and the usage).
+// Exit status: 0 done, 1 failed, 2 usage error (doctor: 0/1/2 = worst PASS/WARN/FAIL, 64 usage) (a
+// clear message on `err` and the usage).
 #pragma once
 
 #include <iosfwd>

@@ -146,6 +146,8 @@ def main():
     ap.add_argument("--root", required=True)
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--cache", default="", help="cache folder; empty: no cache")
+    ap.add_argument("--skip", action="append", default=[],
+                    help="leave out the units under this folder of the tree (repeatable)")
     ap.add_argument("units", nargs="*", help="only these files (default: all in the tree)")
     opt = ap.parse_args()
     root = os.path.realpath(opt.root)
@@ -158,7 +160,9 @@ def main():
         path = os.path.realpath(os.path.join(e["directory"], e["file"]))
         entries.setdefault(path, e)  # a file built twice is checked once, as clang-tidy -p does
     wanted = {os.path.realpath(u) for u in opt.units}
-    units = sorted(u for u in entries if u.startswith(root + "/") and (not wanted or u in wanted))
+    skipped = tuple(os.path.join(root, s.strip("/")) + "/" for s in opt.skip)
+    units = sorted(u for u in entries if u.startswith(root + "/") and (not wanted or u in wanted)
+                   and not (skipped and u.startswith(skipped)))
     missing = wanted - set(units)
     if missing or not units:
         for m in sorted(missing):

@@ -90,7 +90,11 @@ struct harness {
     std::unique_ptr<flows::engine> engine;
     flows::request_context ctx{"req-1", "192.0.2.10", "en", {}};
 
-    explicit harness(config::config cfg = test_config()) {
+    explicit harness(config::config cfg = test_config(),
+                     std::shared_ptr<fakes::fake_state_store> shared_store = nullptr) {
+        if (shared_store) {
+            store = std::move(shared_store); // a second instance on the same store
+        }
         directory->add_user(entry(alice_dn, "alice", "Alice Example"), std::string(old_password));
         directory->add_user(entry(bob_dn, "bob", "Bob Builder"), std::string(old_password));
         directory->add_user(entry(carol_dn, "carol", "Carol Admin"), std::string(old_password),
@@ -302,6 +306,68 @@ TEST_CASE("flows: a wrong code is refused, and guessing gets the user blocked ev
     CHECK(fresh.error().problem == problem::throttled);
     // Another user is unaffected.
     CHECK(h.engine->start(flows::flow_type::reset, h.ctx, "bob"));
+}
+
+TEST_CASE("flows: a blocked address is refused before the directory is asked, from memory on "
+          "this instance and from the store on another",
+          "[flows]") {
+    auto cfg = test_config();
+    for (auto& b : cfg.throttles.buckets) {
+        if (b.name == "flow_starts_per_ip") {
+            b.limit = 3;
+        }
+    }
+    harness h(cfg);
+    // Nothing blocked yet: the early check lets the start through to the pool.
+    CHECK_FALSE(h.engine->address_blocked(h.ctx).has_value());
+    // Starts for different users from one address until the address's bucket blocks (bounded).
+    const std::vector<std::string> logins{"alice", "bob", "carol", "nobody", "alice", "bob"};
+    int allowed = 0;
+    bool blocked = false;
+    for (const auto& login : logins) {
+        auto r = h.engine->start(flows::flow_type::reset, h.ctx, login);
+        if (r) {
+            ++allowed;
+            continue;
+        }
+        CHECK(r.error().problem == problem::throttled);
+        blocked = true;
+        break;
+    }
+    REQUIRE(blocked);
+    CHECK(allowed == 3);
+
+    // The directory down now: a start from the blocked address is still a 429, not a 503, so it
+    // never reached the directory; the I/O thread's check refuses it from memory, with a
+    // Retry-After within the bucket's block.
+    h.directory->fail_with(ldap::error::server_down);
+    auto again = h.engine->start(flows::flow_type::reset, h.ctx, "bob");
+    REQUIRE_FALSE(again);
+    CHECK(again.error().problem == problem::throttled);
+    const auto early = h.engine->address_blocked(h.ctx);
+    REQUIRE(early.has_value());
+    CHECK(early->problem == problem::throttled);
+    CHECK(early->retry_after.count() > 0);
+    CHECK(early->retry_after.count() <= 1800);
+    CHECK(h.engine->early_refusals() == 1);
+    // Another address is not refused early, and goes on to the (down) directory.
+    flows::request_context other = h.ctx;
+    other.client_ip = "198.51.100.7";
+    CHECK_FALSE(h.engine->address_blocked(other).has_value());
+    auto elsewhere = h.engine->start(flows::flow_type::reset, other, "bob");
+    REQUIRE_FALSE(elsewhere);
+    CHECK(elsewhere.error().problem == problem::directory_unavailable);
+
+    // A second instance on the same store has no block in memory, so its early check lets the
+    // request through; its start finds the block in the store, still before the directory.
+    harness second(cfg, h.store);
+    second.directory->fail_with(ldap::error::server_down);
+    CHECK_FALSE(second.engine->address_blocked(second.ctx).has_value());
+    auto there = second.engine->start(flows::flow_type::reset, second.ctx, "alice");
+    REQUIRE_FALSE(there);
+    CHECK(there.error().problem == problem::throttled);
+    // ... and remembers it from then on.
+    CHECK(second.engine->address_blocked(second.ctx).has_value());
 }
 
 TEST_CASE("flows: a code proves only the flow and user it was sent for", "[flows]") {

@@ -32,6 +32,13 @@ check "check-config never echoes an inline secret" bash -c "! grep -q hunter2 '$
 "$ssprd" check-config >/dev/null 2>&1
 check "check-config without a file is a usage error" test $? -eq 2
 
+"$ssprd" doctor >/dev/null 2>"$tmp/err"
+check "doctor without -c is a usage error (64: 0/1/2 are its results)" test $? -eq 64
+"$ssprd" doctor -c "$src/tests/unit/config/golden/bad.yaml" >"$tmp/out" 2>&1
+check "doctor on a bad file exits 2 (FAIL)" test $? -eq 2
+check "doctor names the config check" grep -q '^FAIL  config: ' "$tmp/out"
+check "doctor never echoes an inline secret" bash -c "! grep -q hunter2 '$tmp/out'"
+
 # Pwned Passwords format, sorted by hash: SHA-1 of "password" and of "123456".
 printf '5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8:9545824\r\n7C4A8D09CA3762AF61E59520943DC26494F8941B:37359195\r\n' \
     >"$tmp/pwned.txt"
