@@ -1,6 +1,7 @@
 #include "gateway/app.hpp"
 
 #include "common/log.hpp"
+#include "gateway/http.hpp"
 #include "gateway/json_body.hpp"
 
 #include <boost/json/object.hpp>
@@ -30,16 +31,6 @@ bool iequals(std::string_view a, std::string_view b) {
                return std::tolower(static_cast<unsigned char>(x)) ==
                       std::tolower(static_cast<unsigned char>(y));
            });
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-        s.remove_suffix(1);
-    }
-    return s;
 }
 
 std::string_view view(boost::beast::string_view s) {
@@ -116,28 +107,17 @@ bool call::origin_trusted() const {
 }
 
 std::optional<credential> call::session_credential() const {
-    const std::string_view auth = trim(view(req_[http::field::authorization]));
+    const std::string_view auth = trim_blanks(view(req_[http::field::authorization]));
     if (auth.size() > 7 && iequals(auth.substr(0, 7), "Bearer ")) {
-        const std::string_view token = trim(auth.substr(7));
+        const std::string_view token = trim_blanks(auth.substr(7));
         if (!token.empty()) {
             return credential{common::secret(std::string(token)), false};
         }
     }
-    // Cookie: name=value pairs separated by ";" (RFC 6265 4.2.1).
     for (auto [it, end] = req_.equal_range(http::field::cookie); it != end; ++it) {
-        std::string_view rest = view(it->value());
-        while (!rest.empty()) {
-            const auto semicolon = rest.find(';');
-            const std::string_view pair = trim(rest.substr(0, semicolon));
-            rest = semicolon == std::string_view::npos ? std::string_view{}
-                                                       : rest.substr(semicolon + 1);
-            const auto eq = pair.find('=');
-            if (eq != std::string_view::npos && trim(pair.substr(0, eq)) == session_cookie_name) {
-                const std::string_view value = trim(pair.substr(eq + 1));
-                if (!value.empty()) {
-                    return credential{common::secret(std::string(value)), true};
-                }
-            }
+        if (const auto value = cookie_value(view(it->value()), session_cookie_name);
+            !value.empty()) {
+            return credential{common::secret(std::string(value)), true};
         }
     }
     return std::nullopt;

@@ -3,6 +3,7 @@
 #include "common/log.hpp"
 #include "config/holder.hpp"
 #include "flows/engine.hpp"
+#include "gateway/http.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
@@ -97,31 +98,6 @@ std::string random_id() {
 
 bool equal_constant_time(std::string_view a, std::string_view b) {
     return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
-
-/// The value of cookie `name` in a Cookie header (RFC 6265 4.2.1 pairs); "" when absent.
-std::string cookie_value(std::string_view header, std::string_view name) {
-    while (!header.empty()) {
-        const auto semicolon = header.find(';');
-        const std::string_view pair = trim(header.substr(0, semicolon));
-        header =
-            semicolon == std::string_view::npos ? std::string_view{} : header.substr(semicolon + 1);
-        const auto eq = pair.find('=');
-        if (eq != std::string_view::npos && trim(pair.substr(0, eq)) == name) {
-            return std::string(trim(pair.substr(eq + 1)));
-        }
-    }
-    return {};
 }
 
 /// A decoded application/x-www-form-urlencoded body or query (Boost.URL); values are secrets.
@@ -608,7 +584,7 @@ struct pages::impl {
 
     void post_start(view& v, flow_type t, const form& f) const {
         const std::string username = f.text("username");
-        if (trim(username).empty()) {
+        if (trim_blanks(username).empty()) {
             error_text(v, "ui.error.username_required", "username");
             return start_page(v, t, username);
         }
@@ -763,7 +739,7 @@ struct pages::impl {
         const common::secret current = f.secret("current_password");
         const common::secret next = f.secret("new_password");
         const common::secret confirm = f.secret("confirm_password");
-        if (trim(username).empty()) {
+        if (trim_blanks(username).empty()) {
             error_text(v, "ui.error.username_required", "username");
         }
         if (next.reveal().empty()) {
@@ -787,7 +763,7 @@ struct pages::impl {
     // ---- enrollment --------------------------------------------------------------------------
 
     static std::string session_of(const view& v) {
-        return cookie_value(v.req.cookie, enroll_cookie);
+        return std::string(cookie_value(v.req.cookie, enroll_cookie));
     }
 
     void signin_page(view& v, std::string_view username = {}) const {
@@ -863,7 +839,7 @@ struct pages::impl {
     void post_session(view& v, const form& f) const {
         const std::string username = f.text("username");
         const common::secret password = f.secret("password");
-        if (trim(username).empty()) {
+        if (trim_blanks(username).empty()) {
             error_text(v, "ui.error.username_required", "username");
             return signin_page(v, username);
         }
@@ -909,7 +885,7 @@ struct pages::impl {
 
     void post_contact(view& v, std::string_view kind, const form& f) const {
         const std::string field = contact_field(kind);
-        const std::string address = std::string(trim(f.text(field)));
+        const std::string address = std::string(trim_blanks(f.text(field)));
         if (address.empty()) {
             error_text(v, kind == "sms" ? "ui.error.number_required" : "ui.error.address_required",
                        field);
@@ -1082,7 +1058,7 @@ struct pages::impl {
             return std::find(langs.begin(), langs.end(), l) != langs.end();
         };
         const std::string asked = query ? query->text("lang") : std::string();
-        const std::string remembered = cookie_value(req.cookie, lang_cookie);
+        const std::string remembered(cookie_value(req.cookie, lang_cookie));
         const auto cfg = config.snapshot();
         if (known(asked)) {
             v.lang = asked;
@@ -1107,7 +1083,7 @@ struct pages::impl {
         }
 
         // The page session every form's CSRF token is bound to.
-        const std::string presented = cookie_value(req.cookie, page_cookie);
+        const std::string presented(cookie_value(req.cookie, page_cookie));
         const bool has_session = presented.size() >= 16 && presented.size() <= 64;
         v.page_session = has_session ? presented : random_id();
         if (!has_session) {
