@@ -98,7 +98,8 @@ struct fixture {
         return s;
     }
 
-    [[nodiscard]] std::string key_of(const char* bucket, policy::throttle_subject who) const {
+    [[nodiscard]] std::string key_of(const char* bucket,
+                                     const policy::throttle_subject& who) const {
         const auto b =
             std::find_if(cfg.throttles.buckets.begin(), cfg.throttles.buckets.end(),
                          [&](const config::throttle_bucket& x) { return x.name == bucket; });
