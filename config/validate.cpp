@@ -1010,8 +1010,18 @@ private:
     }
 
     void audit() {
-        if (!c_.audit.metrics_listen.empty() && !is_host_port(c_.audit.metrics_listen)) {
+        const std::string& listen = c_.audit.metrics_listen;
+        if (listen.empty()) {
+            return;
+        }
+        if (!is_host_port(listen)) {
             error("audit.metrics_listen", "expected host:port, e.g. 127.0.0.1:9464");
+        } else if (const auto host = std::string_view(listen).substr(0, listen.rfind(':'));
+                   host.front() != '[' && !is_ipv4(host)) {
+            // The metrics endpoint binds an address; it does not resolve names.
+            error("audit.metrics_listen",
+                  "expected an IP address and port, not a host name, e.g. 127.0.0.1:9464 or "
+                  "[::1]:9464");
         }
     }
 

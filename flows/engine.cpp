@@ -214,12 +214,14 @@ sys_time engine::impl::now() const {
 }
 
 void engine::impl::record(audit_note& note, std::string outcome, std::string reason) {
-    if (!d.audit) {
-        return;
-    }
     note.e.outcome = std::move(outcome);
     note.e.reason = std::move(reason);
-    d.audit->record(note.e);
+    if (d.on_event) {
+        d.on_event(note.e);
+    }
+    if (d.audit) {
+        d.audit->record(note.e);
+    }
 }
 
 common::secret engine::impl::new_token() {
@@ -646,20 +648,27 @@ void engine::impl::send_code(const snapshot& s, const subject& sub, const offer&
     e.step = "delivery.code";
     e.method = std::string(method_name(o.kind));
     e.hint = o.hint;
-    auto queued =
-        d.sender->async_send(std::move(msg), [audit, e](const delivery::result<void>& r) mutable {
-            if (!audit) {
-                return;
-            }
+    auto queued = d.sender->async_send(
+        std::move(msg), [audit, observe = d.on_event, e](const delivery::result<void>& r) mutable {
             e.outcome = r ? "ok" : "failed";
             e.reason = r ? "delivery.sent" : "delivery." + r.error().code.message();
-            audit->record(std::move(e));
+            if (observe) {
+                observe(e);
+            }
+            if (audit) {
+                audit->record(std::move(e));
+            }
         });
-    if (!queued && audit) {
+    if (!queued) {
         e.outcome = "failed";
         e.reason = "delivery.not_queued";
         e.diagnostic = queued.error().code.message();
-        audit->record(std::move(e));
+        if (d.on_event) {
+            d.on_event(e);
+        }
+        if (audit) {
+            audit->record(std::move(e));
+        }
     }
 }
 

@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -42,7 +43,8 @@ class random;
 } // namespace sspr::common
 namespace sspr::audit {
 class trail;
-}
+struct event;
+} // namespace sspr::audit
 
 namespace sspr::flows {
 
@@ -139,6 +141,9 @@ struct dependencies {
     std::shared_ptr<store::state_store> store;
     std::shared_ptr<delivery::sender> sender;
     std::shared_ptr<audit::trail> audit;
+    /// Sees every audit event as it is recorded (also without a trail), e.g. to count it for
+    /// metrics; called on the recording thread, must be cheap and must not throw. Optional.
+    std::function<void(const audit::event&)> on_event;
     std::shared_ptr<const common::clock> clock;
     std::shared_ptr<common::random> random;
     common::secret hmac_key; // store.hmac_key_file, loaded by challenge::load_key_file

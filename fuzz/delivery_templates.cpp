@@ -193,8 +193,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             sms.reveal().find(the_code) == std::string_view::npos) {
             broken("a code message without its code");
         }
-        if (mail.subject.find(the_code) != std::string::npos &&
-            rest.find(the_code) == std::string_view::npos) {
+        // A value may carry the code's digits itself, also split by control characters that
+        // clean_text drops ("48\x0e2913"): only a subject whose code comes from no value is wrong.
+        const bool a_value_has_it = std::any_of(values.begin(), values.begin() + 5, [](auto& v) {
+            return delivery::clean_text(v).find(the_code) != std::string::npos;
+        });
+        if (mail.subject.find(the_code) != std::string::npos && !a_value_has_it) {
             broken("the code is in the subject");
         }
     }

@@ -1,6 +1,7 @@
 #include "gateway/api.hpp"
 
 #include "gateway/json_body.hpp"
+#include "gateway/pages.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
@@ -513,6 +514,60 @@ void add_api_routes(app& a, flows::engine& e, common::blocking_pool& pool) {
             work.respond(std::move(res));
         });
     });
+}
+
+// ---- pages ------------------------------------------------------------------------------------
+
+void add_page_routes(app& a, pages& p, common::blocking_pool& pool) {
+    a.add(http::verb::get, "/static/ssprd.css", [&p](const std::shared_ptr<call>& c) {
+        response res{http::status::ok, 11};
+        res.set(http::field::content_type, "text/css; charset=utf-8");
+        res.body() = p.stylesheet();
+        c->respond(std::move(res));
+    });
+    for (const auto& [method, path] : pages::routes()) {
+        const http::verb verb = method == "GET" ? http::verb::get : http::verb::post;
+        a.add(
+            verb, path,
+            [&p, &pool](const std::shared_ptr<call>& c) {
+                const request& req = c->req();
+                page_request pr;
+                pr.method = std::string(req.method_string());
+                const std::string_view target(req.target().data(), req.target().size());
+                const auto q = target.find('?');
+                pr.path = std::string(target.substr(0, q));
+                pr.query =
+                    q == std::string_view::npos ? std::string() : std::string(target.substr(q + 1));
+                for (auto [it, end] = req.equal_range(http::field::cookie); it != end; ++it) {
+                    if (!pr.cookie.empty()) {
+                        pr.cookie += "; ";
+                    }
+                    pr.cookie.append(it->value().data(), it->value().size());
+                }
+                pr.accept_language = std::string(req[http::field::accept_language]);
+                pr.content_type = std::string(req[http::field::content_type]);
+                pr.origin = std::string(c->origin());
+                pr.origin_trusted = c->origin_trusted();
+                pr.body = common::secret(std::string(req.body()));
+                pr.request_id = c->info().request_id;
+                pr.client_ip = c->info().client_ip;
+                pr.received = c->info().received;
+                offload(pool, c, [&p, pr = std::move(pr)](call& work) {
+                    page_response out = p.handle(pr);
+                    response res{static_cast<http::status>(out.status), 11};
+                    res.set(http::field::content_type, out.content_type);
+                    for (const auto& cookie : out.set_cookies) {
+                        res.insert(http::field::set_cookie, cookie);
+                    }
+                    if (!out.location.empty()) {
+                        res.set(http::field::location, out.location);
+                    }
+                    res.body() = std::string(out.body.reveal());
+                    work.respond(std::move(res), out.not_before);
+                });
+            },
+            route_options{false, false});
+    }
 }
 
 } // namespace sspr::gateway

@@ -25,6 +25,10 @@
 #include "gateway/problem.hpp"
 
 namespace sspr::gateway {
+class pages;
+}
+
+namespace sspr::gateway {
 
 /// A flows refusal as the gateway answers it: code, status, Retry-After, figures.
 [[nodiscard]] problem_info problem_from(const flows::failure& f);
@@ -32,5 +36,10 @@ namespace sspr::gateway {
 /// Registers every route above on `a`. `engine` and `pool` must outlive the server's shutdown
 /// and the pool's last job.
 void add_api_routes(app& a, flows::engine& engine, common::blocking_pool& pool);
+
+/// Registers the server-rendered pages (pages.hpp) and their stylesheet at /static/ssprd.css:
+/// form bodies, not JSON; each page is rendered on the blocking pool. `p` and `pool` must outlive
+/// the server's shutdown and the pool's last job.
+void add_page_routes(app& a, pages& p, common::blocking_pool& pool);
 
 } // namespace sspr::gateway

@@ -12,7 +12,10 @@ void set_security_headers(response& res) {
     res.set("Content-Security-Policy",
             "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
             "frame-ancestors 'none'; base-uri 'none'");
-    res.set("Referrer-Policy", "no-referrer");
+    // same-origin, not no-referrer: under no-referrer a browser sends "Origin: null" with the
+    // pages' own form posts (Fetch, "serializing a request origin"), and the Origin check refuses
+    // them; other sites still get no referrer.
+    res.set("Referrer-Policy", "same-origin");
     res.set(http::field::cache_control, "no-store");
     res.set("X-Content-Type-Options", "nosniff");
     res.set("X-Frame-Options", "DENY");

@@ -13,8 +13,10 @@
 #include "gateway/api.hpp"
 #include "gateway/app.hpp"
 #include "gateway/i18n.hpp"
+#include "gateway/pages.hpp"
 #include "ldap/from_config.hpp"
 #include "ldap/ldap_directory.hpp"
+#include "metrics/metrics.hpp"
 #include "policy/preflight.hpp"
 #include "store/crypto.hpp"
 #include "store/state_store.hpp"
@@ -31,6 +33,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <ostream>
 #include <stdexcept>
 #include <tuple>
@@ -73,6 +76,154 @@ std::string endpoint_text(const server_endpoint& ep) {
     return (ep.address.is_v6() ? "[" + a + "]" : a) + ":" + std::to_string(ep.port);
 }
 
+/// An audit event as metrics: its step and outcome, and the bucket of a throttle refusal.
+void count_event(metrics::registry& m, const audit::event& e) {
+    m.flow_step(e.step, e.outcome);
+    constexpr std::string_view throttle_prefix = "throttle.";
+    if (e.outcome == "throttled" && std::string_view(e.reason).starts_with(throttle_prefix)) {
+        m.throttle_block(std::string_view(e.reason).substr(throttle_prefix.size()));
+    }
+}
+
+/// Registration coverage: how many users registered each kind of method. Counted by reading
+/// every enrollment (paged), on a scrape after a registration changed or 10 minutes passed, and
+/// no more often than
+/// 30 times the last count took (at least 1 s), so a large store costs a scrape ~3% of a core.
+class coverage {
+public:
+    explicit coverage(std::shared_ptr<store::state_store> store) : store_(std::move(store)) {}
+
+    /// An enrollment may have changed ("enroll.*" events); the next scrape counts again.
+    void changed() { dirty_.store(true, std::memory_order_relaxed); }
+
+    std::vector<metrics::sample> read() {
+        const std::scoped_lock lock(mutex_);
+        const auto now = std::chrono::steady_clock::now();
+        // Also every 10 minutes: `ssprd helpdesk clear` and other instances change the store
+        // without this process seeing an event.
+        const bool stale = !counted_ || now - counted_at_ >= 10min;
+        if ((dirty_.load(std::memory_order_relaxed) || stale) && now >= next_) {
+            counted_at_ = now;
+            dirty_.store(false, std::memory_order_relaxed);
+            if (count()) {
+                counted_ = true;
+            } else {
+                dirty_.store(true, std::memory_order_relaxed); // try again next time
+            }
+            const auto took = std::chrono::steady_clock::now() - now;
+            next_ = std::chrono::steady_clock::now() +
+                    std::max<std::chrono::steady_clock::duration>(1s, 30 * took);
+        }
+        if (!counted_) {
+            return {};
+        }
+        return {{{{"method", "any"}}, static_cast<double>(counts_.any)},
+                {{{"method", "email"}}, static_cast<double>(counts_.email)},
+                {{{"method", "sms"}}, static_cast<double>(counts_.sms)},
+                {{{"method", "totp"}}, static_cast<double>(counts_.totp)},
+                {{{"method", "questions"}}, static_cast<double>(counts_.questions)}};
+    }
+
+private:
+    struct counts {
+        std::uint64_t any = 0, email = 0, sms = 0, totp = 0, questions = 0;
+    };
+
+    bool count() {
+        counts c;
+        std::string after;
+        constexpr std::size_t page = 500;
+        for (;;) {
+            auto dns = store_->list_enrollments(after, page);
+            if (!dns) {
+                return false;
+            }
+            for (const std::string& dn : *dns) {
+                auto e = store_->get_enrollment(dn);
+                if (!e) {
+                    continue; // removed since it was listed
+                }
+                const bool email = !e->emails.empty();
+                const bool sms = !e->phones.empty();
+                const bool totp = e->totp.has_value();
+                const bool questions = !e->questions.empty();
+                c.email += email ? 1 : 0;
+                c.sms += sms ? 1 : 0;
+                c.totp += totp ? 1 : 0;
+                c.questions += questions ? 1 : 0;
+                c.any += (email || sms || totp || questions) ? 1 : 0;
+            }
+            if (dns->size() < page) {
+                break;
+            }
+            after = dns->back();
+        }
+        counts_ = c;
+        return true;
+    }
+
+    std::shared_ptr<store::state_store> store_;
+    std::atomic<bool> dirty_{true};
+    std::mutex mutex_; // one count at a time; guards the members below
+    bool counted_ = false;
+    counts counts_;
+    std::chrono::steady_clock::time_point next_{};
+    std::chrono::steady_clock::time_point counted_at_{};
+};
+
+/// The figures read at scrape time. A scrape asks the directory and the store once (readiness).
+void add_pulls(metrics::registry& m, flows::engine& engine,
+               const std::shared_ptr<delivery::sender>& sender,
+               const std::shared_ptr<audit::trail>& trail,
+               const std::shared_ptr<coverage>& registered) {
+    using metrics::kind;
+    using metrics::sample;
+    m.add_pull("ssprd_registered_users",
+               "Users with at least one registered method of this kind (any: of any kind)",
+               kind::gauge, [registered] { return registered->read(); });
+    m.add_pull("ssprd_deliveries_total",
+               "Messages by channel and result (sent, failed after all attempts, retried: extra "
+               "attempts)",
+               kind::counter, [sender] {
+                   const delivery::sender_stats st = sender->stats();
+                   std::vector<sample> out;
+                   for (const auto& [channel, c] :
+                        {std::pair{"email", st.email}, std::pair{"sms", st.sms}}) {
+                       out.push_back({{{"channel", channel}, {"result", "sent"}},
+                                      static_cast<double>(c.sent)});
+                       out.push_back({{{"channel", channel}, {"result", "failed"}},
+                                      static_cast<double>(c.failed)});
+                       out.push_back({{{"channel", channel}, {"result", "retried"}},
+                                      static_cast<double>(c.retried)});
+                   }
+                   return out;
+               });
+    m.add_pull(
+        "ssprd_deliveries_refused_total",
+        "Messages refused at once because the delivery queue was full", kind::counter, [sender] {
+            return std::vector<sample>{{{}, static_cast<double>(sender->stats().overloaded)}};
+        });
+    m.add_pull("ssprd_early_refusals_total",
+               "Flow starts refused on the I/O thread because the client address is blocked",
+               kind::counter, [&engine] {
+                   return std::vector<sample>{{{}, static_cast<double>(engine.early_refusals())}};
+               });
+    m.add_pull("ssprd_audit_write_failures_total",
+               "Audit events that could not be written to audit.path", kind::counter, [trail] {
+                   return std::vector<sample>{{{}, static_cast<double>(trail->failed_writes())}};
+               });
+    m.add_pull("ssprd_up", "1 when the component answers (what /readyz checks), else 0",
+               kind::gauge, [&engine] {
+                   const flows::health h = engine.check_health();
+                   return std::vector<sample>{
+                       {{{"component", "directory"}}, h.directory_ok ? 1.0 : 0.0},
+                       {{{"component", "store"}}, h.store_ok ? 1.0 : 0.0}};
+               });
+    m.add_pull("ssprd_build_info", "The running version", kind::gauge, [] {
+        return std::vector<sample>{{{{"version", SSPR_VERSION}}, 1.0}};
+    });
+}
+
 /// Everything the daemon runs, in construction order; torn down in the order stop() says.
 class service {
 public:
@@ -89,6 +240,7 @@ public:
         std::vector<std::string> languages(config::supported_languages.begin(),
                                            config::supported_languages.end());
         messages_ = std::make_shared<const i18n>(i18n::load(messages_dir, languages));
+        auto templates = page_templates::load(templates_dir_for(messages_dir));
 
         clock_ = common::make_system_clock();
         random_ = common::make_system_random();
@@ -97,13 +249,21 @@ public:
         deps.config = &holder_;
         deps.clock = clock_;
         deps.random = random_;
-        deps.directory = ldap::make_directory(ldap::directory_options_from(cfg->directory), clock_);
+        auto directory_options = ldap::directory_options_from(cfg->directory);
+        if (!cfg->audit.metrics_listen.empty()) {
+            metrics_ = std::make_shared<metrics::registry>();
+            directory_options.on_operation = [m = metrics_](const ldap::operation_sample& op) {
+                m->directory_operation(op.uri, op.operation, op.outcome, op.took);
+            };
+        }
+        deps.directory = ldap::make_directory(std::move(directory_options), clock_);
 
         auto hmac = challenge::load_key_file(cfg->store.hmac_key_file);
         if (!hmac) {
             throw startup_error("store.hmac_key_file " + cfg->store.hmac_key_file + ": " +
                                 hmac.error().message());
         }
+        common::secret page_key = page_key_from(*hmac);
         deps.hmac_key = std::move(*hmac);
 
         const auto keys = store::crypto::load_keyring(cfg->store.encryption_key_file,
@@ -124,13 +284,35 @@ public:
         audit_ = std::move(*trail);
         deps.audit = audit_;
 
+        const auto sender = deps.sender;
+        std::shared_ptr<coverage> registered;
+        if (metrics_) {
+            registered = std::make_shared<coverage>(deps.store);
+            deps.on_event = [m = metrics_, registered](const audit::event& e) {
+                count_event(*m, e);
+                if (e.step.starts_with("enroll.") && e.outcome == "ok") {
+                    registered->changed();
+                }
+            };
+        }
         engine_ = std::make_unique<flows::engine>(std::move(deps));
+        if (metrics_) {
+            add_pulls(*metrics_, *engine_, sender, audit_, registered);
+            auto ep = metrics::endpoint::start(cfg->audit.metrics_listen, metrics_);
+            if (!ep) {
+                throw startup_error("audit.metrics_listen: " + ep.error());
+            }
+            metrics_endpoint_ = std::move(*ep);
+        }
 
         server_ = std::make_unique<server>(server_options_from(*cfg));
         pool_ =
             std::make_unique<common::blocking_pool>(cfg->server.workers, cfg->server.max_queued);
         app_ = std::make_unique<app>(messages_, app_settings_from(*cfg));
         add_api_routes(*app_, *engine_, *pool_);
+        pages_ = std::make_unique<pages>(*engine_, holder_, messages_, std::move(templates),
+                                         std::move(page_key));
+        add_page_routes(*app_, *pages_, *pool_);
         grace_ = std::chrono::duration_cast<std::chrono::milliseconds>(cfg->server.request_timeout);
     }
 
@@ -138,11 +320,13 @@ public:
     service& operator=(const service&) = delete;
 
     ~service() {
-        server_->shutdown(0ms); // no-op after run()
+        metrics_endpoint_.reset(); // its scrapes read the engine, sender and trail
+        server_->shutdown(0ms);    // no-op after run()
         // The pool's jobs hold answers for the server's connections and use the engine: drained
         // first, then what they used.
         pool_.reset();
         app_.reset();
+        pages_.reset();
         server_.reset();
         engine_.reset();
     }
@@ -162,6 +346,13 @@ public:
         });
         for (const auto& ep : server_->endpoints()) {
             err << "listening on https://" << endpoint_text(ep) << std::endl;
+        }
+        if (metrics_endpoint_) {
+            const std::string& listen = holder_.snapshot()->audit.metrics_listen;
+            for (const int port : metrics_endpoint_->ports()) {
+                err << "metrics on http://" << listen.substr(0, listen.rfind(':')) << ':' << port
+                    << "/metrics" << std::endl;
+            }
         }
         common::log(common::log_level::info, "ssprd started", {{"version", SSPR_VERSION}});
 
@@ -272,6 +463,9 @@ private:
     std::unique_ptr<server> server_;
     std::unique_ptr<common::blocking_pool> pool_;
     std::unique_ptr<app> app_;
+    std::unique_ptr<pages> pages_;
+    std::shared_ptr<metrics::registry> metrics_;          // null without audit.metrics_listen
+    std::unique_ptr<metrics::endpoint> metrics_endpoint_; // likewise
     std::chrono::milliseconds grace_{30000};
 };
 

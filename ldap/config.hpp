@@ -6,7 +6,9 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sspr::ldap {
@@ -26,6 +28,20 @@ enum class openldap_reset_mode {
     /// `replace userPassword` with the cleartext (needs olcPPolicyHashCleartext on the server).
     replace_user_password,
 };
+
+/// One operation on one directory connection, as its connection saw it (for metrics).
+struct operation_sample {
+    std::string_view uri;
+    /// "connect", "service_bind", "user_bind", "search", "reset", "change" or "unlock".
+    std::string_view operation;
+    /// "ok"; "refused" when the server answered no (a wrong password, a policy); "unavailable"
+    /// when it could not be reached or did not answer in time (transport, TLS, timeout).
+    std::string_view outcome;
+    std::chrono::nanoseconds took{};
+};
+
+/// Called after every operation on the thread that ran it; must be cheap and must not throw.
+using operation_observer = std::function<void(const operation_sample&)>;
 
 struct config {
     /// Servers in failover order; the first that answers is used, and work returns to the first
@@ -72,6 +88,9 @@ struct config {
     /// AD: after a reset, the user must change the password at next logon (pwdLastSet: 0).
     bool must_change_after_reset = false;
     openldap_reset_mode openldap_reset = openldap_reset_mode::password_modify_exop;
+
+    /// Sees every connect, bind, search and write with its URI and time taken; empty: nobody.
+    operation_observer on_operation{};
 };
 
 } // namespace sspr::ldap

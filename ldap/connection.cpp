@@ -89,6 +89,49 @@ bool tcp_reachable(const std::string& uri, std::chrono::milliseconds timeout) {
     return false;
 }
 
+std::string_view operation_name(operation_kind op) noexcept {
+    switch (op) {
+    case operation_kind::connect:
+        return "connect";
+    case operation_kind::service_bind:
+        return "service_bind";
+    case operation_kind::user_bind:
+        return "user_bind";
+    case operation_kind::search:
+        return "search";
+    case operation_kind::reset:
+        return "reset";
+    case operation_kind::change:
+        return "change";
+    case operation_kind::unlock:
+        return "unlock";
+    case operation_kind::invalid:
+        break;
+    }
+    return "other";
+}
+
+/// Runs `run` and tells `observer` (when set) how it went and how long it took.
+template <class Run>
+auto observed(const operation_observer& observer, std::string_view uri, operation_kind op,
+              Run&& run) -> decltype(run()) {
+    if (!observer) {
+        return run();
+    }
+    const auto began = std::chrono::steady_clock::now();
+    auto outcome = run();
+    std::string_view verdict = "ok";
+    if (!outcome) {
+        const failure& f = outcome.error();
+        const bool unreachable =
+            f.is(error::server_down) || f.is(error::timeout) || f.is(error::tls_failure);
+        verdict = unreachable ? "unavailable" : "refused";
+    }
+    observer(operation_sample{uri, operation_name(op), verdict,
+                              std::chrono::steady_clock::now() - began});
+    return outcome;
+}
+
 } // namespace
 
 const std::vector<std::string>* entry::values(std::string_view name) const {
@@ -125,8 +168,8 @@ bool connection::hung_up() const {
     return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
 }
 
-result<connection> connection::open(const std::string& uri, std::size_t uri_index,
-                                    const config& cfg) {
+result<connection> connection::open_unobserved(const std::string& uri, std::size_t uri_index,
+                                               const config& cfg) {
     LDAP* raw = nullptr;
     if (const int rc = ldap_initialize(&raw, uri.c_str()); rc != LDAP_SUCCESS) {
         return failure(error::directory_refused,
@@ -264,8 +307,8 @@ connection::reply connection::parse(LDAPMessage* msg) {
     return r;
 }
 
-result<void> connection::bind(operation_kind op, std::string_view dn, std::string_view password,
-                              bool ppolicy) {
+result<void> connection::bind_unobserved(operation_kind op, std::string_view dn,
+                                         std::string_view password, bool ppolicy) {
     // An empty password is an "unauthenticated bind", which AD accepts as anonymous: never send it.
     if (dn.empty() || password.empty()) {
         return failure(op == operation_kind::change ? error::wrong_current_password
@@ -323,10 +366,10 @@ result<void> connection::read_root_dse() {
     return {};
 }
 
-result<std::vector<entry>> connection::search(operation_kind op, const std::string& base, int scope,
-                                              const std::string& filter,
-                                              const std::vector<std::string>& attributes,
-                                              int size_limit) {
+result<std::vector<entry>> connection::search_unobserved(operation_kind op, const std::string& base,
+                                                         int scope, const std::string& filter,
+                                                         const std::vector<std::string>& attributes,
+                                                         int size_limit) {
     std::vector<char*> attrs;
     attrs.reserve(attributes.size() + 1);
     for (const auto& a : attributes) {
@@ -373,9 +416,9 @@ result<std::vector<entry>> connection::search(operation_kind op, const std::stri
     return out;
 }
 
-result<void> connection::modify(operation_kind op, const std::string& dn,
-                                const std::vector<modification>& mods,
-                                const std::vector<control>& controls) {
+result<void> connection::modify_unobserved(operation_kind op, const std::string& dn,
+                                           const std::vector<modification>& mods,
+                                           const std::vector<control>& controls) {
     // Storage that outlives the call: bervals per value, pointer arrays per attribute.
     std::vector<std::vector<berval>> values(mods.size());
     std::vector<std::vector<berval*>> value_ptrs(mods.size());
@@ -425,9 +468,9 @@ result<void> connection::modify(operation_kind op, const std::string& dn,
     return {};
 }
 
-result<void> connection::password_modify(operation_kind op, std::string_view user_dn,
-                                         std::string_view old_password,
-                                         std::string_view new_password) {
+result<void> connection::password_modify_unobserved(operation_kind op, std::string_view user_dn,
+                                                    std::string_view old_password,
+                                                    std::string_view new_password) {
     berval user = as_berval(user_dn);
     berval old_pw = as_berval(old_password);
     berval new_pw = as_berval(new_password);
@@ -454,6 +497,46 @@ result<void> connection::password_modify(operation_kind op, std::string_view use
         return refused(op, r);
     }
     return {};
+}
+
+result<connection> connection::open(const std::string& uri, std::size_t uri_index,
+                                    const config& cfg) {
+    auto opened = observed(cfg.on_operation, uri, operation_kind::connect,
+                           [&] { return open_unobserved(uri, uri_index, cfg); });
+    if (opened) {
+        opened->uri_ = uri;
+        opened->observer_ = cfg.on_operation;
+    }
+    return opened;
+}
+
+result<void> connection::bind(operation_kind op, std::string_view dn, std::string_view password,
+                              bool ppolicy) {
+    return observed(observer_, uri_, op,
+                    [&] { return bind_unobserved(op, dn, password, ppolicy); });
+}
+
+result<std::vector<entry>> connection::search(operation_kind op, const std::string& base, int scope,
+                                              const std::string& filter,
+                                              const std::vector<std::string>& attributes,
+                                              int size_limit) {
+    return observed(observer_, uri_, op, [&] {
+        return search_unobserved(op, base, scope, filter, attributes, size_limit);
+    });
+}
+
+result<void> connection::modify(operation_kind op, const std::string& dn,
+                                const std::vector<modification>& mods,
+                                const std::vector<control>& controls) {
+    return observed(observer_, uri_, op, [&] { return modify_unobserved(op, dn, mods, controls); });
+}
+
+result<void> connection::password_modify(operation_kind op, std::string_view user_dn,
+                                         std::string_view old_password,
+                                         std::string_view new_password) {
+    return observed(observer_, uri_, op, [&] {
+        return password_modify_unobserved(op, user_dn, old_password, new_password);
+    });
 }
 
 } // namespace sspr::ldap::detail

@@ -92,6 +92,22 @@ private:
     connection(ldap_ptr ld, std::size_t uri_index, std::chrono::milliseconds timeout)
         : ld_(std::move(ld)), uri_index_(uri_index), timeout_(timeout) {}
 
+    // The operations themselves; the public ones time them for config::on_operation.
+    static result<connection> open_unobserved(const std::string& uri, std::size_t uri_index,
+                                              const config& cfg);
+    result<void> bind_unobserved(operation_kind op, std::string_view dn, std::string_view password,
+                                 bool ppolicy);
+    result<std::vector<entry>> search_unobserved(operation_kind op, const std::string& base,
+                                                 int scope, const std::string& filter,
+                                                 const std::vector<std::string>& attributes,
+                                                 int size_limit);
+    result<void> modify_unobserved(operation_kind op, const std::string& dn,
+                                   const std::vector<modification>& mods,
+                                   const std::vector<control>& controls);
+    result<void> password_modify_unobserved(operation_kind op, std::string_view user_dn,
+                                            std::string_view old_password,
+                                            std::string_view new_password);
+
     struct reply {
         int rc = 0;
         std::string diagnostic;
@@ -109,6 +125,8 @@ private:
     std::chrono::milliseconds timeout_;
     server_info info_;
     bool broken_ = false;
+    std::string uri_;
+    operation_observer observer_;
 };
 
 } // namespace sspr::ldap::detail

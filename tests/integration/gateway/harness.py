@@ -1456,7 +1456,7 @@ class GatewayTestCase(unittest.TestCase):
         self.assertRegex(hsts, r"max-age=\d+", f"HSTS\n{d}")
         csp = resp.header("Content-Security-Policy") or ""
         self.assertIn("frame-ancestors 'none'", csp, f"CSP\n{d}")
-        self.assertEqual((resp.header("Referrer-Policy") or "").lower(), "no-referrer", d)
+        self.assertEqual((resp.header("Referrer-Policy") or "").lower(), "same-origin", d)
         self.assertIn("no-store", (resp.header("Cache-Control") or "").lower(), d)
         self.assertEqual((resp.header("X-Content-Type-Options") or "").lower(), "nosniff", d)
         self.assertTrue(resp.header("X-Request-Id"), f"X-Request-Id\n{d}")

@@ -606,6 +606,10 @@ TEST_CASE("rules: the metrics listener is host:port", "[config]") {
     CHECK(problems(with("audit", "  metrics_listen: \"9464\"\n")) ==
           lines{"audit.metrics_listen: expected host:port, e.g. 127.0.0.1:9464"});
     CHECK(problems(with("audit", "  metrics_listen: 127.0.0.1:9464\n")).empty());
+    CHECK(problems(with("audit", "  metrics_listen: \"[::1]:9464\"\n")).empty());
+    CHECK(problems(with("audit", "  metrics_listen: localhost:9464\n")) ==
+          lines{"audit.metrics_listen: expected an IP address and port, not a host name, e.g. "
+                "127.0.0.1:9464 or [::1]:9464"});
 }
 
 TEST_CASE("rules: the default language is one of the languages; helpdesk contacts", "[config]") {

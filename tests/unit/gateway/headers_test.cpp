@@ -18,7 +18,7 @@ TEST_CASE("headers: the security headers, replacing what a handler set", "[gatew
     CHECK(res["Content-Security-Policy"] ==
           "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
           "frame-ancestors 'none'; base-uri 'none'");
-    CHECK(res["Referrer-Policy"] == "no-referrer");
+    CHECK(res["Referrer-Policy"] == "same-origin");
     CHECK(res[http::field::cache_control] == "no-store");
     CHECK(res["X-Content-Type-Options"] == "nosniff");
     CHECK(res["X-Frame-Options"] == "DENY");

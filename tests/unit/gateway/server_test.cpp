@@ -269,7 +269,7 @@ void check_security_headers(const response& res) {
     CHECK(res["Content-Security-Policy"] ==
           "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
           "frame-ancestors 'none'; base-uri 'none'");
-    CHECK(res["Referrer-Policy"] == "no-referrer");
+    CHECK(res["Referrer-Policy"] == "same-origin");
     CHECK(res[http::field::cache_control] == "no-store");
     CHECK(res["X-Content-Type-Options"] == "nosniff");
     CHECK(res["X-Frame-Options"] == "DENY");
