@@ -67,15 +67,19 @@ public:
     /// Opens (creating, mode 0640) the file for appending and reads its last line to continue
     /// the chain. Fails (with the reason, never a secret; the path and the system's reason are
     /// logged) when the file cannot be opened, is a symbolic link or not a regular file, may be
-    /// written by group or others or is owned by another user, is held by another trail (an
-    /// exclusive flock for the trail's lifetime), does not end with a newline (torn_last_line:
+    /// written by group or others or is owned by another user, stays locked by another process
+    /// (in_use: the flock is held over 250 ms), does not end with a newline (torn_last_line:
     /// a write cut short; never silently continued), or its last line is not a chain line
     /// (bad_last_line). Only the last line is read: `ssprd audit verify` checks the rest.
     [[nodiscard]] static boost::system::result<std::unique_ptr<trail>>
     open(const std::filesystem::path& path);
 
-    /// Appends one line with one write(2) under a mutex (lines never interleave; a write cut
-    /// short by a signal is resumed), so it is in the kernel when record returns (no fsync).
+    /// Appends one line with one write(2) under a mutex and the file's flock (lines never
+    /// interleave; a write cut short by a signal is resumed), so it is in the kernel when record
+    /// returns (no fsync). Several trails, in this process or others (the gateway and the
+    /// `ssprd helpdesk` commands), may write one file: each holds the flock only for its line and
+    /// first reads the chain's end again when another wrote since, so all their lines form one
+    /// chain. A flock held by someone else for over 250 ms is logged and the line written anyway.
     /// Fills in `time` when it is the epoch. Thread-safe; never throws. A failed write is counted
     /// (failed_writes) and logged, without the event's content, once per burst of failures. When
     /// nothing of the line reached the file, the event is lost and the next line follows the one

@@ -25,7 +25,7 @@ public:
             return "the audit file is writable by group or others, or owned by another user; "
                    "chown it to ssprd and chmod 640";
         case error::in_use:
-            return "the audit file is already open for writing by another ssprd";
+            return "the audit file stays locked (flock) by another process; look for what holds it";
         case error::bad_last_line:
             return "the audit file's last line is not an audit chain line; check the file with "
                    "`ssprd audit verify` and move it aside";

@@ -20,8 +20,8 @@ enum class error {
     /// Group or others may write the file, or another user owns it: either could rewrite the
     /// trail (a hash chain without a key is only as strong as the file's permissions).
     unsafe_permissions,
-    /// Another trail (in this process or another one) has the file open for writing; two writers
-    /// would fork the chain.
+    /// Another process kept the file's flock longer than a writer waits (250 ms). Trails share a
+    /// file by taking the flock for each line only, so only something misusing it holds it.
     in_use,
     /// The file's last line is not a line of the chain (not JSON, missing fields, too long).
     /// Refused rather than starting a new chain after it, which would hide what happened.

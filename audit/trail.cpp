@@ -10,10 +10,12 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <utility>
 
 namespace sspr::audit {
@@ -72,8 +74,54 @@ struct chain_state {
 
 struct opened_file {
     file_descriptor fd;
+    /// The same file open for reading: the chain is read again from its end whenever another
+    /// writer appended since our last line.
+    file_descriptor reader;
+    /// The file's size once opened: where our next line starts unless someone else writes first.
+    std::uint64_t size = 0;
     /// Set when the file had lines; empty for a new or empty file.
     std::optional<chain_state> chain;
+};
+
+/// How long a writer waits for another process's flock before going on: the other writers (the
+/// gateway, `ssprd helpdesk`) hold it for one write(2), so only someone misusing it (any reader
+/// may flock a file) holds it longer, and that must not stall the gateway's audit for long.
+constexpr auto lock_wait = std::chrono::milliseconds(250);
+
+/// Takes the exclusive flock on `fd`, waiting at most lock_wait. false when it is still held by
+/// someone else then (or flock fails).
+bool lock_file(int fd) {
+    const auto deadline = std::chrono::steady_clock::now() + lock_wait;
+    for (;;) {
+        if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+            return true;
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        if (errno != EWOULDBLOCK || std::chrono::steady_clock::now() >= deadline) {
+            return false;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+}
+
+/// Releases the flock taken by lock_file when it goes.
+class file_lock {
+public:
+    explicit file_lock(int fd) noexcept : fd_(fd), locked_(lock_file(fd)) {}
+    file_lock(const file_lock&) = delete;
+    file_lock& operator=(const file_lock&) = delete;
+    ~file_lock() {
+        if (locked_) {
+            ::flock(fd_, LOCK_UN);
+        }
+    }
+    [[nodiscard]] bool locked() const noexcept { return locked_; }
+
+private:
+    int fd_;
+    bool locked_;
 };
 
 struct write_outcome {
@@ -83,7 +131,7 @@ struct write_outcome {
 
 /// Writes all of `bytes`, resuming after a short write or EINTR (a signal): with O_APPEND each
 /// part lands at the end, and nobody else appends in between (the trail's mutex in-process, the
-/// flock across processes), so the parts make one line.
+/// flock held for the line across trails and processes), so the parts make one line.
 write_outcome write_all(int fd, std::string_view bytes) {
     write_outcome out;
     while (out.written < bytes.size()) {
@@ -218,39 +266,41 @@ result<opened_file> open_file(const std::filesystem::path& p) {
         log_open_failure(path, "fcntl", errno);
         return error::cannot_open;
     }
-    // Before reading the tail, so nobody appends between that read and our first line.
-    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
-        const int e = errno;
-        if (e == EWOULDBLOCK) {
-            log(log_level::error, "audit: the audit file is open for writing by another trail",
-                {{"path", path}});
-            return error::in_use;
-        }
-        log_open_failure(path, "flock", e);
-        return error::cannot_open;
+    // Several trails may share a file (the gateway and `ssprd helpdesk` commands): each holds the
+    // flock only while it reads the chain's end and appends one line, so lines never interleave
+    // and each line's prev names the line before it, whoever wrote that.
+    const file_lock lock(fd.get());
+    if (!lock.locked()) {
+        log(log_level::error,
+            "audit: the audit file stays locked by another process (flock); is something "
+            "holding it?",
+            {{"path", path}});
+        return error::in_use;
     }
     opened_file out;
-    if (st.st_size > 0) {
-        // A descriptor of its own for reading: the trail's is write-only, as the log should be.
-        // It must name the same file (the path could have been swapped in between).
-        const file_descriptor reader(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-        struct stat rst {};
-        if (!reader.valid() || ::fstat(reader.get(), &rst) != 0) {
-            log_open_failure(path, "opening it for reading its last line", errno);
-            return error::cannot_open;
-        }
-        if (rst.st_dev != st.st_dev || rst.st_ino != st.st_ino) {
-            log(log_level::error, "audit: the audit path changed while it was being opened",
-                {{"path", path}});
-            return error::cannot_open;
-        }
-        auto chain = read_tail(reader.get(), static_cast<std::uint64_t>(rst.st_size), path);
+    // A descriptor of its own for reading: the trail's is write-only, as the log should be.
+    // It must name the same file (the path could have been swapped in between).
+    file_descriptor reader(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    struct stat rst {};
+    if (!reader.valid() || ::fstat(reader.get(), &rst) != 0) {
+        log_open_failure(path, "opening it for reading its last line", errno);
+        return error::cannot_open;
+    }
+    if (rst.st_dev != st.st_dev || rst.st_ino != st.st_ino) {
+        log(log_level::error, "audit: the audit path changed while it was being opened",
+            {{"path", path}});
+        return error::cannot_open;
+    }
+    out.size = static_cast<std::uint64_t>(rst.st_size);
+    if (rst.st_size > 0) {
+        auto chain = read_tail(reader.get(), out.size, path);
         if (!chain) {
             return chain.error();
         }
         out.chain = std::move(*chain);
     }
     out.fd = std::move(fd);
+    out.reader = std::move(reader);
     return out;
 }
 
@@ -262,7 +312,11 @@ struct trail::impl {
     std::mutex mutex;
     // Guarded by mutex:
     file_descriptor fd;
+    file_descriptor reader; // the same file, for reading the chain's end
     chain_state chain;
+    /// The file's size after our last line: a different size means another writer appended (read
+    /// the chain's end again) or the file was truncated (copytruncate: carry on our chain).
+    std::uint64_t known_end = 0;
     /// The part of a line that a failed write left out; written before the next line, so the
     /// file never keeps a partial line while the trail lives.
     std::string pending;
@@ -281,11 +335,40 @@ struct trail::impl {
         }
     }
 
+    void adopt(opened_file& file) {
+        fd = std::move(file.fd);
+        reader = std::move(file.reader);
+        known_end = file.size;
+        if (file.chain) {
+            chain = std::move(*file.chain);
+        }
+    }
+
     // Called with mutex held.
     void append(const std::string& rendered) {
+        const file_lock lock(fd.get());
+        if (!lock.locked() && failing == 0) {
+            log(log_level::warning,
+                "audit: the audit file stays locked by another process (flock); writing anyway",
+                {{"path", path.string()}});
+        }
+        struct stat st {};
+        const bool sized = ::fstat(fd.get(), &st) == 0;
+        const auto size = sized ? static_cast<std::uint64_t>(st.st_size) : known_end;
+        if (size != known_end && size > 0 && pending.empty()) {
+            // Another trail wrote since our last line: chain on from its last line.
+            auto latest = read_tail(reader.get(), size, path.string());
+            if (!latest) {
+                failure(EIO);
+                return;
+            }
+            chain = std::move(*latest);
+        }
+        known_end = size;
         if (!pending.empty()) {
             const auto rest = write_all(fd.get(), pending);
             pending.erase(0, rest.written);
+            known_end += rest.written;
             if (rest.error != 0) {
                 failure(rest.error);
                 return;
@@ -296,6 +379,7 @@ struct trail::impl {
         const std::string hash = detail::sha256_hex(line);
         line += '\n';
         const auto out = write_all(fd.get(), line);
+        known_end += out.written;
         if (out.written > 0) {
             // Part of the line is in the file: it becomes the chain's last line, finished later.
             chain.prev = hash;
@@ -325,10 +409,7 @@ result<std::unique_ptr<trail>> trail::open(const std::filesystem::path& path) {
     std::unique_ptr<trail> t(new trail());
     t->impl_ = std::make_unique<impl>();
     t->impl_->path = path;
-    t->impl_->fd = std::move(file->fd);
-    if (file->chain) {
-        t->impl_->chain = std::move(*file->chain);
-    }
+    t->impl_->adopt(*file);
     return t;
 }
 
@@ -372,10 +453,7 @@ result<void> trail::reopen() {
     if (!file) {
         return file.error();
     }
-    impl_->fd = std::move(file->fd);
-    if (file->chain) {
-        impl_->chain = std::move(*file->chain);
-    }
+    impl_->adopt(*file);
     return {};
 }
 

@@ -11,6 +11,7 @@
 #include "common/log.hpp"
 #include "common/random.hpp"
 #include "flows/adapters.hpp"
+#include "flows/methods.hpp"
 #include "policy/text.hpp"
 
 #include <algorithm>
@@ -119,42 +120,7 @@ result<methods_view> engine::enroll_methods(const request_context& ctx, std::str
     }
     (void)ctx;
     methods_view out;
-    const auto t = m.now();
-    const auto reconfirm = s.cfg->enrollment.reconfirm_after;
-    const auto due = [&](std::optional<std::chrono::system_clock::time_point> at) {
-        return at && reconfirm.count() > 0 && t - *at > reconfirm;
-    };
-    const auto& e = sub->enrollment;
-    for (std::size_t i = 0; i < e.emails.size(); ++i) {
-        auto hint = challenge::mask_email(e.emails[i].address);
-        std::optional<std::chrono::system_clock::time_point> at;
-        if (e.emails[i].confirmed_at) {
-            at = *e.emails[i].confirmed_at;
-        }
-        out.methods.push_back({"email-" + std::to_string(i), "email", hint ? *hint : "",
-                               at.has_value(), at, due(at)});
-    }
-    for (std::size_t i = 0; i < e.phones.size(); ++i) {
-        auto hint = challenge::mask_phone(e.phones[i].address);
-        std::optional<std::chrono::system_clock::time_point> at;
-        if (e.phones[i].confirmed_at) {
-            at = *e.phones[i].confirmed_at;
-        }
-        out.methods.push_back(
-            {"sms-" + std::to_string(i), "sms", hint ? *hint : "", at.has_value(), at, due(at)});
-    }
-    if (e.totp) {
-        std::optional<std::chrono::system_clock::time_point> at;
-        if (e.totp->confirmed) {
-            at = e.totp->confirmed_at.value_or(e.updated_at);
-        }
-        out.methods.push_back({"totp", "totp", "", e.totp->confirmed, at, due(at)});
-    }
-    if (!e.questions.empty()) {
-        const std::optional<std::chrono::system_clock::time_point> at =
-            e.questions_confirmed_at.value_or(e.updated_at);
-        out.methods.push_back({"questions", "questions", "", true, at, due(at)});
-    }
+    out.methods = describe_methods(sub->enrollment, s.cfg->enrollment.reconfirm_after, m.now());
     for (const auto k : sub->decision.allowed_methods) {
         out.allowed.emplace_back(method_name(k));
     }
@@ -521,33 +487,7 @@ result<void> engine::enroll_delete_method(const request_context& ctx, std::strin
     note.e.flow = flow.id;
     note.e.user_dn = sub->dn;
     auto e = sub->enrollment;
-    bool removed = false;
-    const auto remove_indexed = [&](std::vector<store::contact>& v, std::string_view prefix) {
-        if (!method_id.starts_with(prefix)) {
-            return;
-        }
-        const auto digits = method_id.substr(prefix.size());
-        if (digits.empty() || digits.size() > 2 ||
-            !std::all_of(digits.begin(), digits.end(),
-                         [](char c) { return c >= '0' && c <= '9'; })) {
-            return;
-        }
-        const auto i = static_cast<std::size_t>(std::stoul(std::string(digits)));
-        if (i < v.size()) {
-            v.erase(v.begin() + static_cast<std::ptrdiff_t>(i));
-            removed = true;
-        }
-    };
-    remove_indexed(e.emails, "email-");
-    remove_indexed(e.phones, "sms-");
-    if (method_id == "totp" && e.totp) {
-        e.totp.reset();
-        removed = true;
-    }
-    if (method_id == "questions" && !e.questions.empty()) {
-        e.questions.clear();
-        removed = true;
-    }
+    const bool removed = remove_method(e, method_id);
     if (!removed) {
         m.record(note, "refused", "method.not_found");
         return failure(problem::method_not_found);

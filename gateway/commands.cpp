@@ -4,6 +4,7 @@
 #include "config/check_config.hpp"
 #include "doctor/doctor.hpp"
 #include "gateway/serve.hpp"
+#include "helpdesk/helpdesk.hpp"
 #include "policy/breached.hpp"
 #include "policy/preflight.hpp"
 #include "store/rotate_command.hpp"
@@ -33,6 +34,10 @@ constexpr std::string_view usage = R"(Usage:
   ssprd audit verify FILE
   ssprd store rotate-key -c FILE
   ssprd doctor -c FILE [--test-user LOGIN] [--protected-user LOGIN]
+  ssprd helpdesk status USER -c FILE [--operator NAME]
+  ssprd helpdesk clear USER METHOD -c FILE --operator NAME
+  ssprd helpdesk unblock USER -c FILE --operator NAME
+  ssprd enrollments export -c FILE [--output F] [--operator NAME]
   ssprd --help | --version
 )";
 
@@ -236,6 +241,13 @@ int run_command(const std::vector<std::string>& args, std::istream& in, std::ost
     if (command == "doctor") {
         // Exit status: the worst check (0 PASS, 1 WARN, 2 FAIL), 64 for a usage error.
         return doctor::run_doctor(after(args, 1), out, err);
+    }
+    if (command == "helpdesk") {
+        // Exit status: 0 done, 1 not found, 2 store/directory/audit failure, 64 usage.
+        return helpdesk::run_helpdesk(after(args, 1), out, err);
+    }
+    if (command == "enrollments") {
+        return helpdesk::run_enrollments(after(args, 1), out, err);
     }
     if (command == "breached" && sub == "import") {
         return run_breached_import(after(args, 2), in, out, err);

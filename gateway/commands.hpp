@@ -8,9 +8,12 @@
 //   ssprd audit verify FILE                 check the audit trail's hash chain
 //   ssprd store rotate-key -c FILE          re-seal enrollments under the active key
 //   ssprd doctor -c FILE                    troubleshooter: PASS/WARN/FAIL per check (doctor/)
+//   ssprd helpdesk status|clear|unblock USER ...   a user's methods and throttles (helpdesk/)
+//   ssprd enrollments export -c FILE        CSV of who registered which methods, masked
 //
-// Exit status: 0 done, 1 failed, 2 usage error (doctor: 0/1/2 = worst PASS/WARN/FAIL, 64 usage) (a
-// clear message on `err` and the usage).
+// Exit status: 0 done, 1 failed, 2 usage error (doctor: 0/1/2 = worst PASS/WARN/FAIL, 64 usage;
+// helpdesk, enrollments: 0 done, 1 not found, 2 failure, 64 usage) (a clear message on `err` and
+// the usage).
 #pragma once
 
 #include <iosfwd>

@@ -10,6 +10,8 @@
 
 #include <openssl/sha.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -795,16 +797,57 @@ TEST_CASE("audit: a directory at the path is refused", "[audit]") {
     CHECK(missing.error() == audit::error::cannot_open);
 }
 
-TEST_CASE("audit: one writer per file, also within one process", "[audit]") {
+TEST_CASE("audit: two trails on one file write one chain", "[audit]") {
+    // The gateway and an `ssprd helpdesk` command write the same file: every line's prev must be
+    // the SHA-256 of the line before it, whichever trail wrote that one.
     temp_dir dir;
     const auto p = dir.path / "audit.jsonl";
-    {
-        auto first = open_ok(p);
-        const auto second = trail::open(p);
-        REQUIRE_FALSE(second);
-        CHECK(second.error() == audit::error::in_use);
+    auto first = open_ok(p);
+    first->record(sample(1));
+    auto second = open_ok(p);
+    second->record(sample(2));
+    first->record(sample(3));
+    first->record(sample(4));
+    second->record(sample(5));
+    const auto lines = split_lines(read_file(p));
+    REQUIRE(lines.size() == 5);
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        CHECK(seq_of(lines[i]) == i + 1);
+        CHECK(parse_object(lines[i]).at("request_id").as_string() ==
+              "req-" + std::to_string(i + 1));
+        if (i > 0) {
+            CHECK(prev_of(lines[i]) == sha256_hex(lines[i - 1]));
+        }
     }
-    CHECK(trail::open(p)); // released with the first trail
+    CHECK(verify_text(read_file(p)).ok);
+}
+
+TEST_CASE("audit: a flock held by another process is waited for, then not honoured forever",
+          "[audit]") {
+    temp_dir dir;
+    const auto p = dir.path / "audit.jsonl";
+    write_chain(p, 1);
+    const int other = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+    REQUIRE(other >= 0);
+    REQUIRE(::flock(other, LOCK_EX | LOCK_NB) == 0);
+    SECTION("open refuses after waiting") {
+        const auto start = std::chrono::steady_clock::now();
+        const auto t = trail::open(p);
+        REQUIRE_FALSE(t);
+        CHECK(t.error() == audit::error::in_use);
+        CHECK(std::chrono::steady_clock::now() - start >= 200ms);
+    }
+    SECTION("a trail opened before still writes, chained, after the wait") {
+        ::flock(other, LOCK_UN);
+        auto t = open_ok(p);
+        REQUIRE(::flock(other, LOCK_EX | LOCK_NB) == 0);
+        sspr::testing::stderr_capture log;
+        t->record(sample(2));
+        CHECK(t->written() == 1);
+        CHECK(log.text().find("locked by another process") != std::string::npos);
+        CHECK(verify_text(read_file(p)).ok);
+    }
+    ::close(other);
 }
 
 // ---- write failures ----------------------------------------------------------------------------

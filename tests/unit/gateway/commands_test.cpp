@@ -153,3 +153,19 @@ TEST_CASE("commands: unknown commands and missing operands are usage errors", "[
     CHECK(run_command({"serve", "--help"}, help.in, help.out, help.err) == 0);
     CHECK(help.out.str().find("--config") != std::string::npos);
 }
+
+TEST_CASE("commands: helpdesk and enrollments are dispatched, usage errors exit 64", "[gateway]") {
+    for (const args_t& args :
+         {args_t{"helpdesk"}, args_t{"helpdesk", "reset"}, args_t{"helpdesk", "status"},
+          args_t{"helpdesk", "clear", "alice", "totp", "-c", "x.yaml"}, args_t{"enrollments"},
+          args_t{"enrollments", "export", "--bogus"}}) {
+        streams s;
+        CHECK(run_command(args, s.in, s.out, s.err) == 64);
+        CHECK(s.err.str().find("usage: ssprd ") != std::string::npos);
+        CHECK(s.out.str().empty());
+    }
+    streams help;
+    CHECK(run_command({"--help"}, help.in, help.out, help.err) == 0);
+    CHECK(help.out.str().find("ssprd helpdesk unblock USER") != std::string::npos);
+    CHECK(help.out.str().find("ssprd enrollments export") != std::string::npos);
+}
