@@ -19,7 +19,7 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 
-USER = "t24"
+USER = "t29"
 SPRAYED = "metrics-nobody"
 METRICS_PORT = harness.free_port()
 DEAD_URI = f"ldaps://127.0.0.1:{harness.free_port()}"
