@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstddef>
 #include <exception>
 #include <optional>
 #include <ostream>
@@ -80,7 +81,7 @@ void check_key_file(const std::string& key, const std::string& path, report& rep
     if (path.empty()) {
         return;
     }
-    const auto file = common::read_secret_file(path, {64 * 1024, true});
+    const auto file = common::read_secret_file(path, {std::size_t{64} * 1024, true});
     const std::string name = "key file " + key;
     if (file) {
         rep.pass(name, path + " is private to ssprd (mode 0" +
@@ -97,7 +98,7 @@ void check_secret_file(const std::string& key, const std::string& path, report& 
     if (path.empty()) {
         return;
     }
-    const auto file = common::read_secret_file(path, {64 * 1024, false});
+    const auto file = common::read_secret_file(path, {std::size_t{64} * 1024, false});
     const std::string name = "secret file " + key;
     if (!file) {
         rep.fail(name, path + ": " + common::describe(file.error()),

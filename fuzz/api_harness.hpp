@@ -49,7 +49,7 @@ using namespace sspr::gateway;
 inline constexpr std::string_view alice_dn = "uid=alice,ou=people,dc=example,dc=org";
 
 [[noreturn]] inline void broken(const char* what, int status) {
-    std::fprintf(stderr, "fuzz: invariant broken: %s (status %d)\n", what, status);
+    (void)std::fprintf(stderr, "fuzz: invariant broken: %s (status %d)\n", what, status);
     std::abort();
 }
 
@@ -177,8 +177,8 @@ struct harness {
             broken("more than one response delivered", static_cast<int>(out->res->result_int()));
         }
         if (std::getenv("SSPR_FUZZ_TRACE") != nullptr) { // for writing seeds: what came back
-            std::fprintf(stderr, "trace: %d %s\n", out->res->result_int(),
-                         out->res->body().c_str());
+            (void)std::fprintf(stderr, "trace: %d %s\n", out->res->result_int(),
+                               out->res->body().c_str());
         }
         return std::move(*out->res);
     }

@@ -27,7 +27,7 @@ using namespace sspr;
 namespace {
 
 [[noreturn]] void broken(const char* what) {
-    std::fprintf(stderr, "audit_chain: invariant broken: %s\n", what);
+    (void)std::fprintf(stderr, "audit_chain: invariant broken: %s\n", what);
     std::abort();
 }
 
@@ -116,7 +116,7 @@ void round_trip(std::string_view rest, std::size_t flip_at) {
     const auto r = verify_text(text);
     check_report(r, text);
     if (!r.ok || r.lines != events) {
-        std::fprintf(stderr, "audit_chain: %s\n", r.why.c_str());
+        (void)std::fprintf(stderr, "audit_chain: %s\n", r.why.c_str());
         broken("a chain the trail wrote does not verify");
     }
     const auto last_line = text.rfind('\n', text.size() - 2);
@@ -148,7 +148,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const std::string text(rest);
         check_report(verify_text(text), text);
     } else {
-        round_trip(rest, data[0] * 131U + size);
+        round_trip(rest, std::size_t{data[0]} * 131U + size);
     }
     return 0;
 }

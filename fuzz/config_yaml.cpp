@@ -22,7 +22,7 @@ namespace {
 constexpr std::string_view secret_text = "Fuzz-Secret-File-Text-7f3a";
 
 [[noreturn]] void broken(const char* what) {
-    std::fprintf(stderr, "config_yaml: invariant broken: %s\n", what);
+    (void)std::fprintf(stderr, "config_yaml: invariant broken: %s\n", what);
     std::abort();
 }
 

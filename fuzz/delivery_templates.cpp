@@ -40,7 +40,7 @@ namespace {
 constexpr std::string_view the_code = "482913";
 
 [[noreturn]] void broken(const char* what) {
-    std::fprintf(stderr, "delivery_templates: invariant broken: %s\n", what);
+    (void)std::fprintf(stderr, "delivery_templates: invariant broken: %s\n", what);
     std::abort();
 }
 

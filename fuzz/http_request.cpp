@@ -24,7 +24,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (int n = 0; n < 4 && !rest.empty(); ++n) {
         http::request_parser<http::string_body> parser;
         parser.header_limit(8 * 1024);
-        parser.body_limit(64 * 1024);
+        parser.body_limit(std::uint64_t{64} * 1024);
         parser.eager(true);
         boost::system::error_code ec;
         std::size_t used = 0;

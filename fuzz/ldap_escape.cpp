@@ -24,7 +24,7 @@ using namespace sspr;
 namespace {
 
 [[noreturn]] void broken(const char* what) {
-    std::fprintf(stderr, "ldap_escape: invariant broken: %s\n", what);
+    (void)std::fprintf(stderr, "ldap_escape: invariant broken: %s\n", what);
     std::abort();
 }
 

@@ -23,7 +23,7 @@ using namespace sspr;
 namespace {
 
 [[noreturn]] void broken(const char* what) {
-    std::fprintf(stderr, "password_rules: invariant broken: %s\n", what);
+    (void)std::fprintf(stderr, "password_rules: invariant broken: %s\n", what);
     std::abort();
 }
 

@@ -1,6 +1,13 @@
 #include "tests/integration/testenv.hpp"
 
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -82,10 +89,48 @@ ldap::config config_for(const server_under_test& s) {
 }
 
 void control(const server_under_test& s, std::string_view action) {
-    const std::string command =
-        "'" + s.ctl + "' " + std::string(action) + " '" + s.dir + "' >/dev/null 2>&1";
-    if (std::system(command.c_str()) != 0) {
-        throw std::runtime_error("failed: " + command);
+    run_ctl(s.ctl, action, s.dir);
+}
+
+void run_ctl(const std::string& ctl, std::string_view action, const std::string& dir) {
+    const std::string what = ctl + " " + std::string(action) + " " + dir;
+    posix_spawn_file_actions_t files;
+    if (int rc = ::posix_spawn_file_actions_init(&files); rc != 0) {
+        throw std::runtime_error("posix_spawn_file_actions_init: " +
+                                 std::string(std::strerror(rc)));
+    }
+    struct destroy {
+        posix_spawn_file_actions_t* f;
+        ~destroy() { ::posix_spawn_file_actions_destroy(f); }
+    } destroy_files{&files};
+    // Its stdout and stderr to /dev/null: the scripts are chatty, a failure is told by the status.
+    if (int rc =
+            ::posix_spawn_file_actions_addopen(&files, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+        rc != 0) {
+        throw std::runtime_error("posix_spawn_file_actions_addopen: " +
+                                 std::string(std::strerror(rc)));
+    }
+    if (int rc = ::posix_spawn_file_actions_adddup2(&files, STDOUT_FILENO, STDERR_FILENO);
+        rc != 0) {
+        throw std::runtime_error("posix_spawn_file_actions_adddup2: " +
+                                 std::string(std::strerror(rc)));
+    }
+    std::string arg0 = ctl;
+    std::string arg1(action);
+    std::string arg2 = dir;
+    char* argv[] = {arg0.data(), arg1.data(), arg2.data(), nullptr};
+    ::pid_t pid = 0;
+    if (int rc = ::posix_spawn(&pid, arg0.c_str(), &files, nullptr, argv, environ); rc != 0) {
+        throw std::runtime_error("cannot start " + what + ": " + std::strerror(rc));
+    }
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            throw std::runtime_error("waitpid for " + what + ": " + std::strerror(errno));
+        }
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        throw std::runtime_error("failed: " + what);
     }
 }
 

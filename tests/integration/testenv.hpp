@@ -36,4 +36,9 @@ ldap::config config_for(const server_under_test& s);
 /// Runs `ctl action dir` and throws if it fails.
 void control(const server_under_test& s, std::string_view action);
 
+/// Runs the control script `ctl` of the test environment (slapd.sh, samba.sh, postgres.sh) as
+/// `ctl action dir`, without a shell, its output thrown away; throws std::runtime_error unless it
+/// exits 0.
+void run_ctl(const std::string& ctl, std::string_view action, const std::string& dir);
+
 } // namespace sspr::testing

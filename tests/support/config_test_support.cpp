@@ -152,7 +152,7 @@ document& document::remove(const std::string& name) {
 std::string document::text() const {
     std::string s;
     for (const auto& [name, body] : sections_) {
-        s += name + ":\n" + body;
+        s.append(name).append(":\n").append(body);
     }
     return s;
 }

@@ -17,7 +17,7 @@ class stderr_capture {
 public:
     stderr_capture() : file_(std::tmpfile()) {
         REQUIRE(file_ != nullptr);
-        std::fflush(stderr);
+        REQUIRE(std::fflush(stderr) == 0);
         saved_ = ::dup(STDERR_FILENO);
         REQUIRE(saved_ >= 0);
         REQUIRE(::dup2(::fileno(file_), STDERR_FILENO) >= 0);
@@ -25,13 +25,14 @@ public:
     stderr_capture(const stderr_capture&) = delete;
     stderr_capture& operator=(const stderr_capture&) = delete;
     ~stderr_capture() {
-        restore();
-        std::fclose(file_);
+        // A destructor cannot report a failure; text() checks both.
+        (void)restore();
+        (void)std::fclose(file_); // opened for the capture only: nothing written to it is lost
     }
 
     // Everything written so far; stderr is the real one again afterwards.
     std::string text() {
-        restore();
+        REQUIRE(restore());
         std::string out;
         std::rewind(file_);
         char buffer[4096];
@@ -39,19 +40,24 @@ public:
             const std::size_t n = std::fread(buffer, 1, sizeof buffer, file_);
             out.append(buffer, n);
             if (n < sizeof buffer) {
+                REQUIRE(std::ferror(file_) == 0);
                 return out;
             }
         }
     }
 
 private:
-    void restore() {
-        if (saved_ >= 0) {
-            std::fflush(stderr);
-            ::dup2(saved_, STDERR_FILENO);
-            ::close(saved_);
-            saved_ = -1;
+    // Puts the real stderr back (once); false if what was written could not be flushed into the
+    // capture or file descriptor 2 could not be restored.
+    [[nodiscard]] bool restore() {
+        if (saved_ < 0) {
+            return true;
         }
+        const bool flushed = std::fflush(stderr) == 0;
+        const bool restored = ::dup2(saved_, STDERR_FILENO) >= 0;
+        ::close(saved_);
+        saved_ = -1;
+        return flushed && restored;
     }
 
     std::FILE* file_;

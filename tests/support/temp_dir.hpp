@@ -42,7 +42,7 @@ public:
 
     /// Writes `content` to `name` with permission bits `mode` and returns its path.
     std::string write(std::string_view name, std::string_view content, ::mode_t mode = 0600) const {
-        const std::string p = file(name);
+        std::string p = file(name);
         {
             std::ofstream out(p, std::ios::binary | std::ios::trunc);
             out.write(content.data(), static_cast<std::streamsize>(content.size()));
@@ -58,7 +58,7 @@ public:
 
     /// A symbolic link `name` to `target`; returns its path.
     std::string link(std::string_view name, const std::string& target) const {
-        const std::string p = file(name);
+        std::string p = file(name);
         std::filesystem::create_symlink(target, p);
         return p;
     }

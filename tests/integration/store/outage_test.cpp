@@ -10,8 +10,6 @@
 #include <libpq-fe.h>
 
 #include <chrono>
-#include <cstdlib>
-#include <stdexcept>
 #include <thread>
 
 using namespace sspr::store;
@@ -21,12 +19,7 @@ using sspr::testing::testenv;
 namespace {
 
 void pg_ctl(const std::string& action) {
-    const auto command = "'" + testenv("SSPR_PG_CTL") + "' " + action + " '" +
-                         testenv("SSPR_PG_DIR") + "' >/dev/null 2>&1";
-    // A fixed script and directory from the test environment file, quoted; no user input.
-    if (std::system(command.c_str()) != 0) { // NOLINT(cert-env33-c)
-        throw std::runtime_error("failed: " + command);
-    }
+    sspr::testing::run_ctl(testenv("SSPR_PG_CTL"), action, testenv("SSPR_PG_DIR"));
 }
 
 // Starts the server again when the test leaves, however it leaves.

@@ -158,6 +158,7 @@ TEST_CASE("log: lines written from several threads never interleave", "[common]"
     constexpr int threads = 4;
     constexpr int lines_each = 200;
     std::vector<std::string> payloads;
+    payloads.reserve(threads);
     std::map<std::string, int> expected;
     for (int t = 0; t < threads; ++t) {
         payloads.emplace_back(2000, static_cast<char>('a' + t));
@@ -166,6 +167,7 @@ TEST_CASE("log: lines written from several threads never interleave", "[common]"
     stderr_capture capture;
     {
         std::vector<std::jthread> writers;
+        writers.reserve(threads);
         for (int t = 0; t < threads; ++t) {
             writers.emplace_back([&payloads, t] {
                 for (int i = 0; i < lines_each; ++i) {

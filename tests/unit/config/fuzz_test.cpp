@@ -71,7 +71,7 @@ std::vector<std::string> all_key_names() {
 } // namespace
 
 TEST_CASE("fuzz: random bytes never crash the loader", "[config][fuzz]") {
-    std::mt19937 rng(20240601);
+    std::mt19937 rng(20240601); // NOLINT(cert-msc32-c,cert-msc51-cpp): a reproducible test
     const auto options = fuzz_files().options();
     const std::string alphabet = "abcz019:-[]{},&*!|>'\"#%@`?\t\n \\\x01\xc3\xa9\xff";
     for (int i = 0; i < 1500; ++i) {
@@ -87,7 +87,7 @@ TEST_CASE("fuzz: random bytes never crash the loader", "[config][fuzz]") {
 }
 
 TEST_CASE("fuzz: mutations of the example never crash the loader", "[config][fuzz]") {
-    std::mt19937 rng(7);
+    std::mt19937 rng(7); // NOLINT(cert-msc32-c,cert-msc51-cpp): a reproducible test
     const auto options = fuzz_files().options();
     const std::string example = read_source_file("config/ssprd.example.yaml");
     const std::vector<std::string> inserts{"[",
@@ -153,7 +153,7 @@ TEST_CASE("fuzz: mutations of the example never crash the loader", "[config][fuz
 }
 
 TEST_CASE("fuzz: random trees of known keys never crash the loader", "[config][fuzz]") {
-    std::mt19937 rng(99);
+    std::mt19937 rng(99); // NOLINT(cert-msc32-c,cert-msc51-cpp): a reproducible test
     const auto options = fuzz_files().options();
     const std::vector<std::string> keys = all_key_names();
     const std::vector<std::string> scalars{"true",

@@ -102,6 +102,7 @@ TEST_CASE("holder: settings read only at start-up are flagged when they change",
     const reload_report report = h.reload();
     CHECK(report.applied);
     std::vector<std::string> lines;
+    lines.reserve(report.warnings.size());
     for (const auto& w : report.warnings) {
         lines.push_back(to_string(w));
     }
@@ -149,6 +150,7 @@ TEST_CASE("holder: readers during reloads always see one whole configuration", "
     constexpr int max_reads = 200000; // bound, should the writer stall
 
     std::vector<std::string> files;
+    files.reserve(reloads);
     for (int i = 0; i < reloads; ++i) {
         files.push_back(i % 3 == 2 ? numbered(i) + "unknown: 1\n" : numbered(i + 2));
     }
@@ -160,6 +162,7 @@ TEST_CASE("holder: readers during reloads always see one whole configuration", "
     std::atomic<int> backwards{0};
     std::atomic<long> reads{0};
     std::vector<std::thread> threads;
+    threads.reserve(readers);
     for (int r = 0; r < readers; ++r) {
         threads.emplace_back([&] {
             std::uint64_t last_generation = 0;
@@ -202,6 +205,7 @@ TEST_CASE("holder: concurrent reloads are applied one after the other", "[config
     std::atomic<int> counter{10};
     holder h(load_numbered(1), [&] { return load(numbered(counter++)); });
     std::vector<std::thread> threads;
+    threads.reserve(4);
     for (int t = 0; t < 4; ++t) {
         threads.emplace_back([&] {
             for (int i = 0; i < 25; ++i) {

@@ -326,9 +326,9 @@ TEST_CASE("loader: wrong types are errors", "[config]") {
                 const auto at = d.find("  " + key + ":");
                 d.erase(at, d.find('\n', at) - at + 1);
             }
-            body = d + body;
+            body.insert(0, d);
         } else if (std::string(c.section) == "server") {
-            body = "  public_url: https://sspr.example.org\n" + body;
+            body.insert(0, "  public_url: https://sspr.example.org\n");
         }
         const auto d = only_error(with(c.section, body));
         CHECK(d.path == c.path);
@@ -378,7 +378,10 @@ TEST_CASE("loader: values out of range are errors that state the range", "[confi
 TEST_CASE("loader: limits on lists, maps, keys and paths", "[config]") {
     std::string many;
     for (int i = 0; i < 17; ++i) {
-        many += (i == 0 ? "" : ", ") + std::string("\"10.0.0.") + std::to_string(i) + ":80\"";
+        many.append(i == 0 ? "" : ", ")
+            .append("\"10.0.0.")
+            .append(std::to_string(i))
+            .append(":80\"");
     }
     CHECK(only_error(with("server", "  public_url: https://sspr.example.org\n  listen: [" + many +
                                         "]\n  tls: {certificate_file: /etc/ssprd/cert.pem, "
@@ -389,7 +392,7 @@ TEST_CASE("loader: limits on lists, maps, keys and paths", "[config]") {
                                  "  sms:\n    url: https://sms.example.org/x\n    headers:\n";
     std::string headers;
     for (int i = 0; i < 17; ++i) {
-        headers += "      X-H" + std::to_string(i) + ": v\n";
+        headers.append("      X-H").append(std::to_string(i)).append(": v\n");
     }
     const auto too_many = only_error(with("delivery", sms_head + headers));
     CHECK(too_many.path == "delivery.sms.headers");

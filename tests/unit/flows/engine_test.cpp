@@ -99,9 +99,8 @@ struct harness {
         directory->add_user(entry(bob_dn, "bob", "Bob Builder"), std::string(old_password));
         directory->add_user(entry(carol_dn, "carol", "Carol Admin"), std::string(old_password),
                             {std::string(admins_dn)});
-        holder = std::make_unique<config::holder>(cfg, [cfg] {
-            return config::load_result(config::loaded_config{cfg, {}});
-        });
+        auto reload = [cfg] { return config::load_result(config::loaded_config{cfg, {}}); };
+        holder = std::make_unique<config::holder>(std::move(cfg), std::move(reload));
         std::string tmpl = (std::filesystem::temp_directory_path() / "sspr-flows-XXXXXX").string();
         REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
         audit_dir = tmpl;

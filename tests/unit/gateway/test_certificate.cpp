@@ -24,7 +24,9 @@ struct ext_free {
     void operator()(X509_EXTENSION* p) const { X509_EXTENSION_free(p); }
 };
 struct file_close {
-    void operator()(std::FILE* f) const { std::fclose(f); }
+    // Only on the way out of a failure, which is being reported already; the good path closes
+    // with close_checked() below, which checks.
+    void operator()(std::FILE* f) const { (void)std::fclose(f); }
 };
 using pkey_ptr = std::unique_ptr<EVP_PKEY, pkey_free>;
 using x509_ptr = std::unique_ptr<X509, x509_free>;
@@ -35,6 +37,11 @@ void check(bool ok, const char* what) {
     if (!ok) {
         throw std::runtime_error(std::string("test certificate: ") + what);
     }
+}
+
+// fclose writes what is still buffered: its failure is a failed write.
+void close_checked(file_ptr& f, const char* what) {
+    check(std::fclose(f.release()) == 0, what);
 }
 
 void add_extension(X509* cert, int nid, const char* value) {
@@ -75,11 +82,13 @@ test_certificate::test_certificate() {
     file_ptr cert_out(std::fopen(certificate_file().c_str(), "w"));
     check(cert_out != nullptr, "open cert.pem");
     check(PEM_write_X509(cert_out.get(), cert.get()) == 1, "write cert.pem");
+    close_checked(cert_out, "close cert.pem");
     file_ptr key_out(std::fopen(key_file().c_str(), "w"));
     check(key_out != nullptr, "open key.pem");
     check(PEM_write_PrivateKey(key_out.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) ==
               1,
           "write key.pem");
+    close_checked(key_out, "close key.pem");
 }
 
 test_certificate::~test_certificate() {
