@@ -41,7 +41,7 @@ constexpr std::string_view page_cookie = "ssprd_page";
 constexpr std::string_view lang_cookie = "ssprd_lang";
 constexpr std::string_view enroll_cookie = "ssprd_enroll";
 constexpr std::size_t max_field = 1024;
-constexpr std::size_t max_template_bytes = 256 * 1024;
+constexpr std::size_t max_template_bytes = std::size_t{256} * 1024;
 
 const std::vector<std::string> template_names{"layout",
                                               "index",
@@ -296,8 +296,8 @@ struct pages::impl {
 
     void error(view& v, const flows::failure& f, std::string field = {}) const {
         text_params params(f.params.begin(), f.params.end());
-        v.errors.push_back(
-            {text(v, "problem." + std::string(flows::to_string(f.problem)), params), field});
+        v.errors.push_back({text(v, "problem." + std::string(flows::to_string(f.problem)), params),
+                            std::move(field)});
     }
     void error_text(view& v, std::string_view key, std::string field = {}) const {
         v.errors.push_back({text(v, key), std::move(field)});

@@ -139,7 +139,7 @@ struct harness {
         REQUIRE(store->put_enrollment(e, store::to_timestamp(clock->system_now())));
     }
 
-    page_response get(std::string target, std::string accept_language = {}) {
+    page_response get(const std::string& target, std::string accept_language = {}) {
         page_request r;
         r.method = "GET";
         const auto q = target.find('?');
