@@ -525,6 +525,17 @@ void add_page_routes(app& a, pages& p, common::blocking_pool& pool) {
         res.body() = p.stylesheet();
         c->respond(std::move(res));
     });
+    a.add(http::verb::get, "/static/logo", [&p](const std::shared_ptr<call>& c) {
+        const auto logo = p.logo();
+        if (!logo) {
+            c->fail(problems::not_found());
+            return;
+        }
+        response res{http::status::ok, 11};
+        res.set(http::field::content_type, logo->content_type);
+        res.body() = logo->bytes;
+        c->respond(std::move(res));
+    });
     for (const auto& [method, path] : pages::routes()) {
         const http::verb verb = method == "GET" ? http::verb::get : http::verb::post;
         a.add(

@@ -2,6 +2,7 @@
 
 #include "common/log.hpp"
 #include "config/holder.hpp"
+#include "config/logo.hpp"
 #include "flows/engine.hpp"
 #include "gateway/http.hpp"
 
@@ -24,6 +25,7 @@
 #include <array>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
@@ -208,6 +210,45 @@ struct pages::impl {
     common::secret csrf_key;
     std::map<std::string, mus::data, std::less<>> ui_texts; // language -> nested "ui.*" texts
 
+    // ui.logo, read once per configuration (again after a reload that names another file or
+    // the same file anew); guarded by logo_mutex.
+    std::mutex logo_mutex;
+    std::shared_ptr<const config::config> logo_of;
+    std::shared_ptr<const logo_image> logo;
+
+    std::shared_ptr<const logo_image> current_logo() {
+        auto cfg = config.snapshot();
+        const std::lock_guard lock(logo_mutex);
+        if (cfg != logo_of) {
+            logo = read_logo(cfg->ui.logo);
+            logo_of = std::move(cfg);
+        }
+        return logo;
+    }
+
+    static std::shared_ptr<const logo_image> read_logo(const std::string& path) {
+        if (path.empty()) {
+            return nullptr;
+        }
+        // check-config judged the file; it may have been replaced since, so judge it again.
+        std::ifstream in(path, std::ios::binary);
+        std::string bytes(config::max_logo_bytes + 1, '\0');
+        in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+        bytes.resize(in ? bytes.size() : static_cast<std::size_t>(in.gcount()));
+        const auto type = config::logo_content_type(bytes);
+        if (!in.eof() || bytes.size() > config::max_logo_bytes || type.empty()) {
+            common::log(common::log_level::warning,
+                        "pages: ui.logo is unreadable, larger than 256 KiB or not an image now; "
+                        "the pages show none",
+                        {{"path", path}});
+            return nullptr;
+        }
+        auto image = std::make_shared<logo_image>();
+        image->content_type = std::string(type);
+        image->bytes = std::move(bytes);
+        return image;
+    }
+
     impl(flows::engine& e, const config::holder& c, std::shared_ptr<const i18n> m, page_templates t,
          common::secret page_key)
         : engine(e), config(c), messages(std::move(m)), templates(std::move(t)),
@@ -290,6 +331,7 @@ struct pages::impl {
         d.set("organisation", cfg->ui.organisation);
         d.set("helpdesk_url", cfg->ui.helpdesk_url);
         d.set("helpdesk_email", cfg->ui.helpdesk_email);
+        d.set("logo", !cfg->ui.logo.empty());
         d.set("csrf", csrf_of(v.page_session));
         return d;
     }
@@ -1231,6 +1273,10 @@ page_response pages::handle(const page_request& req) {
 
 const std::string& pages::stylesheet() const noexcept {
     return impl_->templates.stylesheet();
+}
+
+std::shared_ptr<const logo_image> pages::logo() const {
+    return impl_->current_logo();
 }
 
 } // namespace sspr::gateway

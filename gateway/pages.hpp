@@ -82,6 +82,12 @@ private:
     std::string css_;
 };
 
+/// The organisation's logo as the pages serve it.
+struct logo_image {
+    std::string content_type; // image/png, image/jpeg, image/webp or image/svg+xml
+    std::string bytes;
+};
+
 class pages {
 public:
     /// `engine`, `config` must outlive the pages. `csrf_key` keys the CSRF tokens (derived from
@@ -100,6 +106,10 @@ public:
 
     /// The stylesheet served at /static/ssprd.css.
     [[nodiscard]] const std::string& stylesheet() const noexcept;
+
+    /// ui.logo, served at /static/logo; null when the configuration names none (or the file is
+    /// no longer an image of at most 256 KiB). Reads the file once per configuration.
+    [[nodiscard]] std::shared_ptr<const logo_image> logo() const;
 
     struct impl;
 

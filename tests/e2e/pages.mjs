@@ -69,6 +69,12 @@ async function inspect(page, name) {
         `${name}: no stylesheet link`);
     check((await page.locator('header .org').innerText()).includes(plan.organisation),
         `${name}: no organisation name`);
+    const logo = page.locator('header .org img.logo[src="/static/logo"]');
+    check((await logo.count()) === 1, `${name}: no logo (ui.logo)`);
+    if ((await logo.count()) === 1) {
+        check(await logo.evaluate((img) => img.complete && img.naturalWidth > 0),
+            `${name}: the logo did not load`);
+    }
     console.error(`  page ${name}: ${page.url()} (${bad.length} serious/critical)`);
 }
 

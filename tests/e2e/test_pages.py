@@ -35,6 +35,8 @@ SHOTS = None
 
 class PagesTest(harness.GatewayTestCase):
     USERS = (EN_USER, KO_USER, UNLOCK_USER)
+    # The organisation's logo on every page (pages.mjs checks it is shown and loads).
+    GATEWAY_OPTIONS = {"overrides": {"ui": {"logo": os.path.join(HERE, "logo.svg")}}}
 
     def serve(self, request, totps):
         """The answer to one request of pages.mjs."""

@@ -14,7 +14,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <functional>
 #include <map>
 #include <regex>
 
@@ -108,15 +113,22 @@ struct harness {
     std::unique_ptr<pages> site;
     std::string cookie; // what the browser holds: ssprd_page=...
 
-    harness() {
+    /// What the next holder->reload() loads (test_config(), changed by the test).
+    std::shared_ptr<config::config> next_config;
+
+    explicit harness(const std::function<void(config::config&)>& adjust = {}) {
         ldap::user_entry alice;
         alice.dn = std::string(alice_dn);
         alice.login = "alice";
         alice.display_name = "Alice Example";
         directory->add_user(alice, std::string(old_password));
-        const config::config cfg = test_config();
-        holder = std::make_unique<config::holder>(cfg, [cfg] {
-            return config::load_result(config::loaded_config{cfg, {}});
+        config::config cfg = test_config();
+        if (adjust) {
+            adjust(cfg);
+        }
+        next_config = std::make_shared<config::config>(cfg);
+        holder = std::make_unique<config::holder>(cfg, [next = next_config] {
+            return config::load_result(config::loaded_config{*next, {}});
         });
         flows::dependencies d;
         d.config = holder.get();
@@ -208,6 +220,38 @@ TEST_CASE("pages: every template and the stylesheet load from templates/", "[gat
     CHECK_THAT(t.stylesheet(), Contains("font-family"));
     CHECK_THROWS_AS(page_templates::load("/nonexistent-ssprd-templates"), catalogue_error);
     CHECK(templates_dir_for("/usr/share/ssprd/messages/") == "/usr/share/ssprd/templates");
+}
+
+TEST_CASE("pages: ui.logo is shown on every page and served with its type; none without it",
+          "[gateway][pages]") {
+    harness plain;
+    CHECK(plain.site->logo() == nullptr);
+    CHECK_THAT(html(plain.get("/reset")), !Contains("/static/logo"));
+
+    const auto dir =
+        std::filesystem::temp_directory_path() / ("ssprd-pages-logo-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    const auto file = dir / "logo.svg";
+    const std::string svg = "<?xml version=\"1.0\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" "
+                            "width=\"10\" height=\"10\"/>\n";
+    std::ofstream(file, std::ios::binary) << svg;
+    harness h([&](config::config& c) { c.ui.logo = file.string(); });
+    const auto logo = h.site->logo();
+    REQUIRE(logo != nullptr);
+    CHECK(logo->content_type == "image/svg+xml");
+    CHECK(logo->bytes == svg);
+    CHECK_THAT(html(h.get("/reset")),
+               Contains("<img class=\"logo\" src=\"/static/logo\" alt=\"\""));
+    CHECK_THAT(html(h.get("/unlock", "ko")), Contains("src=\"/static/logo\""));
+
+    // Replaced by something that is not an image and reloaded: the pages show none rather than
+    // serve it.
+    std::ofstream(file, std::ios::binary | std::ios::trunc) << "<html>not a logo</html>";
+    CHECK(h.site->logo() == logo); // read once per configuration
+    h.next_config->ui.logo = file.string();
+    REQUIRE(h.holder->reload().applied);
+    CHECK(h.site->logo() == nullptr);
+    std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("pages: a first visit gets a Secure HttpOnly SameSite=Strict page cookie and a form "
