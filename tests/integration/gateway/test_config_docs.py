@@ -7,7 +7,9 @@
     top-level section, e.g. `policy.rules[].gates` or `delivery.smtp.enabled: true`) is a key of
     the schema;
   * the top-level sections appear as headings in the schema's (and the example file's) order, and
-    every table row has a type, a default (or "required") and a description.
+    every table row has a type, a default (or "required") and a description;
+  * a row's default (its first `backticked` value) is the schema's "default", and a row that
+    gives a literal default names a key whose schema has one (config.hpp's in-class values).
 The loader's own tests keep the schema equal to the key table the loader is built from
 (tests/unit/config/key_table_test.cpp), so this keeps the page equal to what ssprd reads.
 Needs no servers.
@@ -125,6 +127,44 @@ class ConfigDocs(unittest.TestCase):
                                  "what it does |")
                 kind, default, _allowed, what = cells
                 self.assertTrue(kind and default and what, "empty type, default or description")
+
+    def schema_node(self, key):
+        node = self.schema
+        for part in key.split("."):
+            name = part[:-2] if part.endswith("[]") else part
+            if name == PATTERN_NAME:
+                node = next(iter(node["patternProperties"].values()))
+            else:
+                node = node["properties"][name]
+            if part.endswith("[]"):
+                node = node["items"]
+        return node
+
+    def test_defaults_match_schema(self):
+        # [] means "every enabled method" here, which the schema's minItems: 1 cannot hold.
+        no_schema_default = {"policy.default_methods"}
+        known = set(self.keys)
+        for key, cells in self.doc.rows.items():
+            if key not in known:
+                continue  # reported by test_doc_names_no_unknown_key
+            node = self.schema_node(key)
+            m = re.match(r"^`([^`]*)`", cells[1])
+            literal = m.group(1) if m and m.group(1) not in known else None
+            with self.subTest(key=key):
+                if "default" in node:
+                    self.assertIsNotNone(literal, "the schema has a default, the page none: " +
+                                         json.dumps(node["default"]))
+                    want = node["default"]
+                    if isinstance(want, str) and literal == want:
+                        continue
+                    try:
+                        got = json.loads(literal)
+                    except ValueError:
+                        got = literal
+                    self.assertEqual(got, want, "default differs from the schema")
+                elif literal is not None and key not in no_schema_default:
+                    self.fail("the page gives the default " + literal + " but the schema has no "
+                              '"default"')
 
     def test_required_keys_say_required(self):
         def walk(node, prefix):
