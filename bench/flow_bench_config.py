@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
 """Writes the gateway configuration bench/run-flow-bench runs `ssprd serve` with.
 
-Usage: flow_bench_config.py WORKDIR PORT SLAPD_DIR
+Usage: flow_bench_config.py [--override JSON]... WORKDIR PORT SLAPD_DIR
 
 The configuration is the one the gateway integration tests use (tests/integration/gateway/
 harness.py: make_config, make_pki, make_keys), against the bench's own slapd in SLAPD_DIR
 (scripts/testenv/slapd.sh), narrowed to what the bench needs: TOTP the only method, no SMTP or
 SMS delivery, no notifications, SQLite and the audit trail in WORKDIR. Two files: ssprd.yaml with
 server.response_floor and response_jitter at 0ms, ssprd-floored.yaml with the shipped 250ms + 50ms.
-Prints the gateway CA's path (the bench verifies the gateway's certificate against it).
+Prints the gateway CA's path (the bench verifies the gateway's certificate against it); the
+certificate and key ssprd serves are tls/gateway.crt and tls/gateway.key in WORKDIR (ECDSA P-256).
+
+--override JSON (repeatable) is deep-merged into both files after the above (harness.merge: a
+null removes a key), e.g. bench/run-front-bench's '{"server": {"io_threads": 2}}'.
 """
 
 import json
@@ -48,9 +52,25 @@ class BenchEnv(dict):
 
 
 def main():
-    if len(sys.argv) != 4:
+    args, extra_overrides = [], []
+    argv = sys.argv[1:]
+    while argv:
+        arg = argv.pop(0)
+        if arg == "--override":
+            if not argv:
+                sys.exit("flow_bench_config.py: --override needs a JSON object")
+            try:
+                value = json.loads(argv.pop(0))
+            except json.JSONDecodeError as e:
+                sys.exit(f"flow_bench_config.py: --override: not JSON: {e}")
+            if not isinstance(value, dict):
+                sys.exit("flow_bench_config.py: --override: not a JSON object")
+            extra_overrides.append(value)
+        else:
+            args.append(arg)
+    if len(args) != 3:
         sys.exit(__doc__)
-    workdir, port, slapd_dir = os.path.abspath(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+    workdir, port, slapd_dir = os.path.abspath(args[0]), int(args[1]), args[2]
     env = BenchEnv(instance_env(slapd_dir))
     ca, cert, key = harness.make_pki(os.path.join(workdir, "tls"))
     store_key, hmac_key = harness.make_keys(os.path.join(workdir, "keys"))
@@ -70,6 +90,8 @@ def main():
                                   tls_key=key, store_key=store_key, hmac_key=hmac_key,
                                   workdir=workdir, audit_path=os.path.join(workdir, "audit.jsonl"),
                                   overrides=o)
+        for more in extra_overrides:
+            harness.merge(cfg, json.loads(json.dumps(more)))
         harness.write_private(path, "# written by bench/flow_bench_config.py\n" +
                               harness.to_yaml(cfg) + "\n")
 
