@@ -1142,9 +1142,27 @@ result<verify_result> engine::verify(flow_type type, const request_context& ctx,
 
 namespace {
 
+/// A password that is right even though the directory refuses the bind for it (must change,
+/// expired): the user proved knowledge of it.
+bool password_right(const ldap::result<void>& bound) {
+    return bound || bound.error().is(ldap::error::must_change_password) ||
+           bound.error().is(ldap::error::password_expired);
+}
+
+/// After these the directory may or may not have applied the write: no answer in time, the
+/// connection gone, or a write it took but a check after it that did not see it.
+bool outcome_unknown_after(const ldap::failure& f) {
+    return f.is(ldap::error::timeout) || f.is(ldap::error::server_down) ||
+           f.is(ldap::error::not_verified);
+}
+
 /// The flow, claimed for completion: its version moves on, so a second completion racing this
-/// one loses its compare-and-set and cannot write the directory a second time.
-result<store::flow_record> claim(engine::impl& m, const store::flow_record& flow) {
+/// one loses its compare-and-set and cannot write the directory a second time. A reset's claim
+/// also says that the directory may be written (completing), so that an outcome lost to a
+/// timeout or a crash is asked about before the next attempt.
+result<store::flow_record> claim(engine::impl& m, store::flow_record flow,
+                                 store::flow_state state) {
+    flow.state = state;
     auto claimed = m.d.store->update_flow(flow);
     if (!claimed) {
         return claimed.error() == store::error::conflict ? failure(problem::flow_not_found)
@@ -1172,7 +1190,8 @@ result<void> engine::complete_reset(const request_context& ctx, std::string_view
         m.record(note, "error", "directory.unavailable");
         return sub.error();
     }
-    if (!sub->real || flow->state != store::flow_state::verified ||
+    const bool outcome_unknown = flow->state == store::flow_state::completing;
+    if (!sub->real || (flow->state != store::flow_state::verified && !outcome_unknown) ||
         flow->gates_passed < sub->gates) {
         m.record(note, "refused", sub->real ? "gates.missing" : sub->reason);
         return failure(problem::gates_missing);
@@ -1182,17 +1201,32 @@ result<void> engine::complete_reset(const request_context& ctx, std::string_view
         m.record(note, "refused", std::string(failed.front().message_key));
         return rule_problem(failed.front());
     }
-    auto claimed = claim(m, *flow);
+    auto claimed = claim(m, *flow, store::flow_state::completing);
     if (!claimed) {
         m.record(note, "refused", "flow.claimed");
         return claimed.error();
     }
+    // An earlier attempt of this flow may have set this very password (its answer was lost): then
+    // the directory refuses it as the current one, and the user would be told so. One bind asks
+    // first; only after such an attempt, so that failed binds never pile up on the account.
+    const bool already_held =
+        outcome_unknown &&
+        password_right(m.d.directory->verify_password(sub->dn, new_password.reveal()));
     ldap::reset_options options;
     options.unlock = sub->decision.unlock_allowed;
     options.must_change = s.cfg->directory.must_change_after_reset;
-    if (auto done = m.d.directory->reset_password(sub->dn, new_password.reveal(), options); !done) {
+    if (already_held) {
+        note.e.diagnostic = "an earlier attempt of this flow had set the password";
+    } else if (auto done = m.d.directory->reset_password(sub->dn, new_password.reveal(), options);
+               !done) {
         note.e.diagnostic = done.error().diagnostic;
         m.record(note, "refused", "ldap." + done.error().code.message());
+        if (!outcome_unknown_after(done.error())) {
+            // The directory answered no: nothing changed, the flow stays usable.
+            auto usable = *claimed;
+            usable.state = store::flow_state::verified;
+            (void)m.d.store->update_flow(usable);
+        }
         return directory_problem(done.error());
     }
     auto finished = *claimed;
@@ -1232,7 +1266,7 @@ result<void> engine::complete_unlock(const request_context& ctx, std::string_vie
         m.record(note, "refused", sub->real ? "gates.missing" : sub->reason);
         return failure(problem::gates_missing);
     }
-    auto claimed = claim(m, *flow);
+    auto claimed = claim(m, *flow, store::flow_state::verified);
     if (!claimed) {
         m.record(note, "refused", "flow.claimed");
         return claimed.error();
@@ -1253,16 +1287,7 @@ result<void> engine::complete_unlock(const request_context& ctx, std::string_vie
     return {};
 }
 
-namespace {
-
-/// A password that is right even though the directory refuses the bind for it (must change,
-/// expired): the user proved knowledge of it.
-bool password_right(const ldap::result<void>& bound) {
-    return bound || bound.error().is(ldap::error::must_change_password) ||
-           bound.error().is(ldap::error::password_expired);
-}
-
-} // namespace
+namespace {} // namespace
 
 result<subject> engine::impl::sign_in(const snapshot& s, const request_context& ctx,
                                       std::string_view username, const common::secret& password,

@@ -65,7 +65,8 @@ static_assert(static_cast<int>(flow_state::started) == 1 &&
               static_cast<int>(flow_state::verified) == 3 &&
               static_cast<int>(flow_state::completed) == 4 &&
               static_cast<int>(flow_state::failed) == 5 &&
-              static_cast<int>(flow_state::cancelled) == 6);
+              static_cast<int>(flow_state::cancelled) == 6 &&
+              static_cast<int>(flow_state::completing) == 7);
 static_assert(static_cast<int>(config::method::email) == 1 &&
               static_cast<int>(config::method::sms) == 2 &&
               static_cast<int>(config::method::totp) == 3 &&
@@ -77,7 +78,7 @@ static_assert(static_cast<int>(config::method::email) == 1 &&
 }
 [[nodiscard]] inline bool valid_state(std::int64_t v) noexcept {
     return v >= static_cast<std::int64_t>(flow_state::started) &&
-           v <= static_cast<std::int64_t>(flow_state::cancelled);
+           v <= static_cast<std::int64_t>(flow_state::completing);
 }
 [[nodiscard]] inline bool valid_method(std::int64_t v) noexcept {
     return v >= static_cast<std::int64_t>(config::method::email) &&

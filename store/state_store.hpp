@@ -65,6 +65,10 @@ enum class flow_state {
     failed,
     /// Abandoned by the user or replaced by a newer flow. Terminal.
     cancelled,
+    /// A reset was sent to the directory and its outcome is not known: the answer timed out, the
+    /// connection broke, or ssprd stopped before it could mark the flow. The next completion
+    /// first asks the directory whether it holds the offered password already.
+    completing,
 };
 
 struct flow_record {

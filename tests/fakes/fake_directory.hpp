@@ -41,6 +41,18 @@ public:
         const std::lock_guard lock(mutex_);
         drop_writes_ = drop;
     }
+    /// reset_password answers `e` until cleared; with `applied` it sets the password first (an
+    /// answer lost after the write: a timeout, a broken connection).
+    void fail_resets_with(std::optional<ldap::error> e, bool applied = false) {
+        const std::lock_guard lock(mutex_);
+        reset_error_ = e;
+        reset_applied_ = applied;
+    }
+    /// verify_password calls so far (binds as the user).
+    [[nodiscard]] unsigned verifications() const {
+        const std::lock_guard lock(mutex_);
+        return verifications_;
+    }
     [[nodiscard]] std::string password_of(const std::string& dn) const {
         const std::lock_guard lock(mutex_);
         return users_.at(dn).password;
@@ -114,6 +126,7 @@ public:
 
     ldap::result<void> verify_password(std::string_view dn, std::string_view password) override {
         const std::lock_guard lock(mutex_);
+        ++verifications_;
         if (password.empty()) {
             return ldap::failure(ldap::error::invalid_credentials); // never sent to a directory
         }
@@ -133,6 +146,12 @@ public:
         }
         if (new_password.size() < min_length) {
             return ldap::failure(ldap::error::password_too_short);
+        }
+        if (reset_error_) {
+            if (reset_applied_) {
+                set_password(u, new_password);
+            }
+            return ldap::failure(*reset_error_);
         }
         if (!drop_writes_) {
             set_password(u, new_password);
@@ -235,6 +254,9 @@ private:
     std::map<std::string, user> users_;
     std::optional<ldap::error> fail_;
     bool drop_writes_ = false;
+    std::optional<ldap::error> reset_error_;
+    bool reset_applied_ = false;
+    unsigned verifications_ = 0;
 };
 
 } // namespace sspr::fakes

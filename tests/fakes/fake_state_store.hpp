@@ -410,7 +410,7 @@ private:
         return k >= store::flow_kind::reset && k <= store::flow_kind::enroll;
     }
     static bool valid_state(store::flow_state s) {
-        return s >= store::flow_state::started && s <= store::flow_state::cancelled;
+        return s >= store::flow_state::started && s <= store::flow_state::completing;
     }
     static bool valid_method(config::method m) {
         return m >= config::method::email && m <= config::method::questions;

@@ -470,6 +470,52 @@ TEST_CASE("flows: a directory that acknowledges but does not hold the password i
     CHECK(h.engine->complete_reset(h.ctx, flow, common::secret(std::string(new_password))));
 }
 
+TEST_CASE("flows: a reset whose answer was lost is asked about before it is sent again",
+          "[flows]") {
+    harness h;
+    h.enrol_email(alice_dn, "alice@example.org");
+    const auto verified = [&] {
+        auto started = h.engine->start(flows::flow_type::reset, h.ctx, "alice");
+        REQUIRE(started);
+        std::string flow(started->flow.reveal());
+        REQUIRE(h.engine->challenge(flows::flow_type::reset, h.ctx, flow, "email-0"));
+        REQUIRE(h.engine->verify(flows::flow_type::reset, h.ctx, flow, "email-0",
+                                 code(h.sender->last_code())));
+        return flow;
+    };
+    const std::string dn(alice_dn);
+
+    // The directory set the password, but its answer timed out: no success is claimed...
+    const auto flow = verified();
+    h.directory->fail_resets_with(ldap::error::timeout, true);
+    auto lost = h.engine->complete_reset(h.ctx, flow, common::secret(std::string(new_password)));
+    REQUIRE_FALSE(lost);
+    CHECK(lost.error().problem == problem::directory_unavailable);
+    CHECK(h.directory->password_of(dn) == new_password);
+    // ...and the retry with the same password is told "changed" (one bind finds it set) instead
+    // of a refusal of the password as the current one; the flow is then spent.
+    h.directory->fail_resets_with(ldap::error::password_in_history);
+    const auto binds = h.directory->verifications();
+    REQUIRE(h.engine->complete_reset(h.ctx, flow, common::secret(std::string(new_password))));
+    CHECK(h.directory->verifications() == binds + 1);
+    auto again = h.engine->complete_reset(h.ctx, flow, common::secret(std::string(new_password)));
+    REQUIRE_FALSE(again);
+    CHECK(again.error().problem == problem::flow_not_found);
+
+    // A plain refusal is an answer: the flow stays usable and no bind is spent on asking.
+    const auto second = verified();
+    const std::string other = "Another-Pass-77!";
+    h.directory->fail_resets_with(ldap::error::password_in_history);
+    auto refused = h.engine->complete_reset(h.ctx, second, common::secret(other));
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().problem == problem::password_in_history);
+    h.directory->fail_resets_with(std::nullopt);
+    const auto before = h.directory->verifications();
+    REQUIRE(h.engine->complete_reset(h.ctx, second, common::secret(other)));
+    CHECK(h.directory->verifications() == before);
+    CHECK(h.directory->password_of(dn) == other);
+}
+
 TEST_CASE("flows: security questions are drawn, checked with argon2id, and redrawn after a miss",
           "[flows]") {
     harness h;
