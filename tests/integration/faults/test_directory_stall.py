@@ -24,7 +24,6 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import faultenv  # noqa: E402
-from faultenv import harness  # noqa: E402
 from harness import enroll, method_of, new_password  # noqa: E402
 
 CONNECT_TIMEOUT_S = 1

@@ -14,7 +14,6 @@ are in flight. ssprd is started again on the same files, and for every flow:
   python3 test_kill_burst.py SSPRD
 """
 import os
-import signal
 import sys
 import threading
 import time
@@ -22,7 +21,6 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import faultenv  # noqa: E402
-from faultenv import harness  # noqa: E402
 from harness import enroll, method_of, new_password  # noqa: E402
 
 USERS = tuple(f"t{i:02d}" for i in range(1, 31))
