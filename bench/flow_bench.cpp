@@ -1078,6 +1078,7 @@ std::optional<settings> parse_args(int argc, char** argv, int& exit_code) {
     double floored_warmup_s = 2.0;
     double raw_duration_s = 5.0;
     double raw_warmup_s = 1.0;
+    double idle_s = 2.0;
     // One option per line reads better than the formatter's packing.
     // clang-format off
     po::options_description options(
@@ -1112,6 +1113,7 @@ std::optional<settings> parse_args(int argc, char** argv, int& exit_code) {
         ("floored-duration", po::value(&floored_duration_s)->default_value(floored_duration_s), "gateway with the floor: longest measured seconds")
         ("raw-duration", po::value(&raw_duration_s)->default_value(raw_duration_s), "raw: measured seconds per round")
         ("raw-warmup", po::value(&raw_warmup_s)->default_value(raw_warmup_s), "raw: seconds before the window")
+        ("idle", po::value(&idle_s)->default_value(idle_s), "seconds idle after the enrollment before ssprd's RSS is read (longer: time to look at /proc/PID/smaps)")
         ("raw-rounds,r", po::value(&s.raw_rounds)->default_value(s.raw_rounds), "raw rounds, before and after the gateway's run; the best is reported");
     // clang-format on
     po::variables_map vm;
@@ -1149,9 +1151,10 @@ std::optional<settings> parse_args(int argc, char** argv, int& exit_code) {
                !(raw_duration_s > 0.0 && raw_duration_s <= 60.0) ||
                !(gateway_warmup_s >= 0.0 && gateway_warmup_s <= 60.0) ||
                !(floored_warmup_s >= 0.0 && floored_warmup_s <= 60.0) ||
-               !(raw_warmup_s >= 0.0 && raw_warmup_s <= 60.0)) {
+               !(raw_warmup_s >= 0.0 && raw_warmup_s <= 60.0) ||
+               !(idle_s >= 0.0 && idle_s <= 300.0)) {
         bad = "--duration and --floored-duration must be in (0, 600], --raw-duration in (0, 60], "
-              "warm-ups in [0, 60]";
+              "warm-ups in [0, 60], --idle in [0, 300]";
     } else if (s.raw_rounds > 10) {
         bad = "--raw-rounds must be 0..10";
     }
@@ -1180,6 +1183,7 @@ std::optional<settings> parse_args(int argc, char** argv, int& exit_code) {
     s.floored_warmup = to_ms(floored_warmup_s);
     s.raw_duration = to_ms(raw_duration_s);
     s.raw_warmup = to_ms(raw_warmup_s);
+    s.idle = to_ms(idle_s);
     return s;
 }
 

@@ -4,8 +4,11 @@
 #include "store/siphash.hpp"
 
 #include <algorithm>
+#include <cstdlib>
+#include <new>
 #include <span>
 #include <stdexcept>
+#include <type_traits>
 
 namespace sspr::store {
 namespace {
@@ -38,10 +41,21 @@ throttle_cache::options checked(throttle_cache::options opts) {
 
 } // namespace
 
+void throttle_cache::free_deleter::operator()(entry* p) const noexcept {
+    std::free(p);
+}
+
 throttle_cache::throttle_cache(common::random& random, options opts)
     : options_(checked(opts)), key_hi_(random_key(random)), key_lo_(random_key(random)) {
     sets_ = (options_.max_entries + ways - 1) / ways;
-    entries_.resize(sets_ * ways);
+    // An aggregate of integers: calloc's zero bytes are valid, empty entries (implicitly created
+    // objects), and a fresh mmap'd block of calloc is not written, so untouched pages cost nothing.
+    static_assert(std::is_aggregate_v<entry> && std::is_trivially_copyable_v<entry> &&
+                  std::is_trivially_destructible_v<entry>);
+    entries_.reset(static_cast<entry*>(std::calloc(sets_ * ways, sizeof(entry))));
+    if (!entries_) {
+        throw std::bad_alloc();
+    }
     hands_.resize(sets_);
     locks_ = std::vector<std::mutex>(std::min(sets_, max_locks));
 }
@@ -168,8 +182,8 @@ std::size_t throttle_cache::size() const {
 }
 
 std::size_t throttle_cache::memory_bytes() const noexcept {
-    return entries_.capacity() * sizeof(entry) + hands_.capacity() +
-           locks_.capacity() * sizeof(std::mutex) + sizeof(*this);
+    return capacity() * sizeof(entry) + hands_.capacity() + locks_.capacity() * sizeof(std::mutex) +
+           sizeof(*this);
 }
 
 throttle_cache::statistics throttle_cache::stats() const noexcept {

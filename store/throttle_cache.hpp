@@ -37,6 +37,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string_view>
@@ -96,7 +97,7 @@ public:
 
     /// Entries in use now (<= capacity()), stale ones included until they are reused.
     [[nodiscard]] std::size_t size() const;
-    [[nodiscard]] std::size_t capacity() const noexcept { return entries_.size(); }
+    [[nodiscard]] std::size_t capacity() const noexcept { return sets_ * ways; }
     /// Bytes held by the table, fixed at construction.
     [[nodiscard]] std::size_t memory_bytes() const noexcept;
     [[nodiscard]] statistics stats() const noexcept;
@@ -127,7 +128,13 @@ private:
     const options options_;
     std::array<std::uint64_t, 2> key_hi_{};
     std::array<std::uint64_t, 2> key_lo_{};
-    std::vector<entry> entries_;      // sets_ * ways; set s is [s * ways, s * ways + ways)
+    struct free_deleter {
+        void operator()(entry* p) const noexcept;
+    };
+    /// sets_ * ways; set s is [s * ways, s * ways + ways). From calloc, not a vector: the zero
+    /// bytes are the empty entries, so the kernel's zero pages stand in until a page holds a block
+    /// (a std::vector writes every entry: the full 2.5 MiB of the default size resident at once).
+    std::unique_ptr<entry[], free_deleter> entries_;
     std::vector<std::uint8_t> hands_; // CLOCK hand per set
     std::size_t sets_ = 0;
     mutable std::vector<std::mutex> locks_; // set s is guarded by locks_[s % locks_.size()]
