@@ -335,6 +335,8 @@ struct ui_config {
     std::string organisation; // required: shown on every page and in every message
     std::string helpdesk_url;
     std::string helpdesk_email;
+    /// PNG, JPEG, WebP or SVG file shown on every page (served at /static/logo); empty: none.
+    std::string logo;
     std::vector<std::string> languages{"en", "ko"};
     std::string default_language = "en";
 };

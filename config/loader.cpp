@@ -149,6 +149,18 @@ file_content read_secret_from_disk(const std::string& path) {
     return result;
 }
 
+file_content read_file_from_disk(const std::string& path, std::size_t limit) {
+    file_content result;
+    fd_guard guard;
+    const opened o = open_regular(path, guard);
+    result.status = o.status;
+    if (result.status.error.empty()) {
+        std::string data = read_all(guard.get(), limit, result.status.error);
+        result.content = common::secret(std::move(data));
+    }
+    return result;
+}
+
 file_status check_file_on_disk(const std::string& path) {
     fd_guard guard;
     return open_regular(path, guard).status;
@@ -170,6 +182,9 @@ load_options with_defaults(const load_options& options) {
     }
     if (!o.check_file) {
         o.check_file = check_file_on_disk;
+    }
+    if (!o.read_file) {
+        o.read_file = read_file_from_disk;
     }
     if (!o.getenv) {
         o.getenv = getenv_real;

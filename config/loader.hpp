@@ -47,6 +47,9 @@ struct load_options {
     /// Checks that a file exists, is a regular file and can be opened for reading, without
     /// reading it (certificates, TLS keys, word lists).
     std::function<file_status(const std::string& path)> check_file;
+    /// Reads a small, non-secret file whole (ui.logo); an error when it has more than `limit`
+    /// bytes.
+    std::function<file_content(const std::string& path, std::size_t limit)> read_file;
     /// Looks up an environment variable for `${NAME}` in paths.
     std::function<std::optional<std::string>(const std::string& name)> getenv;
     /// Checks that need the libraries built from the configuration (policy::preflight: password

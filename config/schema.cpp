@@ -671,6 +671,8 @@ object_schema<config> build_root() {
         .key("helpdesk_url", &ui_config::helpdesk_url, text(2048),
              "https:// link to the helpdesk, shown when self-service cannot help.")
         .key("helpdesk_email", &ui_config::helpdesk_email, text(254), "Helpdesk e-mail address.")
+        .key("logo", &ui_config::logo, readable_file(),
+             "PNG, JPEG, WebP or SVG file (at most 256 KiB) shown at the top of every page.")
         .key("languages", &ui_config::languages,
              list_reader<enum_reader<std::string>>{language_names(), 1, 8, true},
              "Languages of the pages and messages.")

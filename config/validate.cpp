@@ -1,5 +1,6 @@
 #include "config/validate.hpp"
 
+#include "config/logo.hpp"
 #include "config/reader.hpp"
 
 #include <boost/json/parse.hpp>
@@ -1038,6 +1039,20 @@ private:
         }
         if (!u.helpdesk_email.empty() && !looks_like_email(u.helpdesk_email)) {
             error("ui.helpdesk_email", "expected an e-mail address");
+        }
+        if (!u.logo.empty()) {
+            logo(u.logo);
+        }
+    }
+
+    // The file exists and is readable (the key's reader checked); here: its size and kind.
+    void logo(const std::string& path) {
+        const auto file = ctx_.options().read_file(path, max_logo_bytes);
+        if (!file.status.error.empty()) {
+            error("ui.logo", "cannot use the logo file: " + file.status.error);
+        } else if (logo_content_type(file.content.reveal()).empty()) {
+            error("ui.logo", "not a PNG, JPEG, WebP or SVG image (judged by its content, not its "
+                             "name)");
         }
     }
 

@@ -58,6 +58,21 @@ load_options fake_system::options() const {
         st.permissions = it->second.permissions;
         return st;
     };
+    o.read_file = [s](const std::string& path, std::size_t limit) {
+        file_content c;
+        const auto it = s->files.find(path);
+        if (it == s->files.end()) {
+            c.status.error = "No such file or directory";
+            return c;
+        }
+        if (it->second.content.size() > limit) {
+            c.status.error = "larger than " + std::to_string(limit / 1024) + " KiB";
+            return c;
+        }
+        c.status.permissions = it->second.permissions;
+        c.content = common::secret(it->second.content);
+        return c;
+    };
     o.getenv = [s](const std::string& name) -> std::optional<std::string> {
         const auto it = s->environment.find(name);
         if (it == s->environment.end()) {

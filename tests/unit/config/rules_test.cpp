@@ -623,6 +623,31 @@ TEST_CASE("rules: the default language is one of the languages; helpdesk contact
                 "ui.helpdesk_email: expected an e-mail address"});
 }
 
+TEST_CASE("rules: ui.logo is an image of at most 256 KiB, judged by its bytes", "[config]") {
+    const auto logo = [](const std::string& content) {
+        auto files = fake_system::with_standard_files();
+        files.file("/etc/ssprd/logo.png", content, 0644);
+        return error_lines(
+            load(with("ui", "  organisation: X\n  logo: /etc/ssprd/logo.png\n").text(), files));
+    };
+    const std::string png("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16);
+    CHECK(logo(png).empty());
+    CHECK(
+        logo("<?xml version=\"1.0\"?>\n<!-- ours -->\n<svg xmlns=\"http://www.w3.org/2000/svg\"/>")
+            .empty());
+    const auto not_image = logo("<html><body>not a logo</body></html>");
+    REQUIRE(not_image.size() == 1);
+    CHECK_THAT(not_image[0], Catch::Matchers::Contains("ui.logo: not a PNG, JPEG, WebP or SVG"));
+    const auto big = logo(png + std::string(256 * 1024, 'x'));
+    REQUIRE(big.size() == 1);
+    CHECK_THAT(big[0], Catch::Matchers::Contains("ui.logo: cannot use the logo file: larger than "
+                                                 "256 KiB"));
+    const auto missing =
+        error_lines(load(with("ui", "  organisation: X\n  logo: /etc/ssprd/none.png\n").text()));
+    REQUIRE(missing.size() == 1);
+    CHECK_THAT(missing[0], Catch::Matchers::Contains("ui.logo"));
+}
+
 TEST_CASE("rules: a rule error is placed at the key to change", "[config]") {
     const std::string text = with("ui", "  organisation: X\n  languages: [ko]\n").text();
     const auto r = load(text);
