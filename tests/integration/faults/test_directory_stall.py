@@ -24,7 +24,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import faultenv  # noqa: E402
-from harness import enroll, method_of, new_password  # noqa: E402
+from harness import enroll, new_password  # noqa: E402
 
 CONNECT_TIMEOUT_S = 1
 OPERATION_TIMEOUT_S = 2
@@ -42,21 +42,6 @@ class DirectoryStallTest(faultenv.FaultTestCase):
         "connect_timeout": f"{CONNECT_TIMEOUT_S}s",
         "operation_timeout": f"{OPERATION_TIMEOUT_S}s",
         "backoff_min": "100ms", "backoff_max": "500ms"}}}
-
-    def gated_flow(self, user):
-        start = self.start_flow(user.login)
-        self.full_gate(start["flow"], method_of(start, "email"), user)
-        return start["flow"]
-
-    def wait_ready(self, timeout=20):
-        deadline = time.monotonic() + timeout
-        last = None
-        while time.monotonic() < deadline:
-            last = self.api.get("/readyz")
-            if last.status == 200:
-                return last
-            time.sleep(0.25)
-        self.fail(f"/readyz not 200 within {timeout}s after SIGCONT\n{last.describe()}")
 
     def complete(self, flow, password):
         began = time.monotonic()

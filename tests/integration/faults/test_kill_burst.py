@@ -22,7 +22,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import faultenv  # noqa: E402
-from harness import enroll, method_of, new_password  # noqa: E402
+from harness import enroll, new_password  # noqa: E402
 
 USERS = tuple(f"t{i:02d}" for i in range(1, 31))
 # Two bursts: SIGKILL at the first answer of the first, at the middle one of the second.
@@ -32,21 +32,6 @@ BURST_BOUND_S = 30
 
 class KillBurstTest(faultenv.FaultTestCase):
     USERS = USERS
-
-    def gated_flow(self, user):
-        start = self.start_flow(user.login)
-        self.full_gate(start["flow"], method_of(start, "email"), user)
-        return start["flow"]
-
-    def wait_ready(self, timeout=20):
-        deadline = time.monotonic() + timeout
-        last = None
-        while time.monotonic() < deadline:
-            last = self.api.get("/readyz")
-            if last.status == 200:
-                return last
-            time.sleep(0.25)
-        self.fail(f"/readyz not 200 within {timeout}s\n{last.describe()}")
 
     ran = False
 

@@ -638,7 +638,7 @@ TEST_CASE("rules: ui.logo is an image of at most 256 KiB, judged by its bytes", 
     const auto not_image = logo("<html><body>not a logo</body></html>");
     REQUIRE(not_image.size() == 1);
     CHECK_THAT(not_image[0], Catch::Matchers::Contains("ui.logo: not a PNG, JPEG, WebP or SVG"));
-    const auto big = logo(png + std::string(256 * 1024, 'x'));
+    const auto big = logo(png + std::string(std::size_t{256} * 1024, 'x'));
     REQUIRE(big.size() == 1);
     CHECK_THAT(big[0], Catch::Matchers::Contains("ui.logo: cannot use the logo file: larger than "
                                                  "256 KiB"));
