@@ -264,8 +264,16 @@ std::string operator_from_environment() {
     return {};
 }
 
-int status(const services& s, std::string_view user, std::string_view operator_name,
-           std::ostream& out, std::ostream& err) {
+/// What every helpdesk command works on.
+struct command_subject {
+    target t;
+    std::optional<store::enrollment> enrollment; // none registered: empty
+};
+
+/// The services ready, the operator named, the user resolved and their enrollment read; the exit
+/// status of the first of these that fails (said on `err`).
+std::variant<command_subject, int> prepare(const services& s, std::string_view user,
+                                           std::string_view operator_name, std::ostream& err) {
     if (!ready(s, err)) {
         return exit_failure;
     }
@@ -276,12 +284,22 @@ int status(const services& s, std::string_view user, std::string_view operator_n
     if (const int* rc = std::get_if<int>(&resolved)) {
         return *rc;
     }
-    const auto& t = std::get<target>(resolved);
+    auto& t = std::get<target>(resolved);
     auto read = enrollment_of(s, t.dn, err);
     if (const int* rc = std::get_if<int>(&read)) {
         return *rc;
     }
-    const auto& e = std::get<std::optional<store::enrollment>>(read);
+    return command_subject{std::move(t),
+                           std::move(std::get<std::optional<store::enrollment>>(read))};
+}
+
+int status(const services& s, std::string_view user, std::string_view operator_name,
+           std::ostream& out, std::ostream& err) {
+    auto prepared = prepare(s, user, operator_name, err);
+    if (const int* rc = std::get_if<int>(&prepared)) {
+        return *rc;
+    }
+    const auto& [t, e] = std::get<command_subject>(prepared);
     if (!e && !t.looked_up) {
         err << "ssprd helpdesk: nothing registered for " << t.dn
             << " (a DN is not looked up in the directory: check its spelling)\n";
@@ -341,23 +359,12 @@ int status(const services& s, std::string_view user, std::string_view operator_n
 
 int clear(const services& s, std::string_view user, std::string_view method_id,
           std::string_view operator_name, std::ostream& out, std::ostream& err) {
-    if (!ready(s, err)) {
-        return exit_failure;
-    }
-    if (const int rc = check_operator(operator_name, err); rc != exit_ok) {
-        return rc;
-    }
-    auto resolved = resolve(s, user, err);
-    if (const int* rc = std::get_if<int>(&resolved)) {
+    auto prepared = prepare(s, user, operator_name, err);
+    if (const int* rc = std::get_if<int>(&prepared)) {
         return *rc;
     }
-    const auto& t = std::get<target>(resolved);
+    auto& [t, e] = std::get<command_subject>(prepared);
     const auto failed_before = s.audit->failed_writes();
-    auto read = enrollment_of(s, t.dn, err);
-    if (const int* rc = std::get_if<int>(&read)) {
-        return *rc;
-    }
-    auto& e = std::get<std::optional<store::enrollment>>(read);
     const std::string id(method_id);
     if (!e) {
         err << "ssprd helpdesk: " << t.dn << " has no registered methods\n";
@@ -397,22 +404,11 @@ int clear(const services& s, std::string_view user, std::string_view method_id,
 
 int unblock(const services& s, std::string_view user, std::string_view operator_name,
             std::ostream& out, std::ostream& err) {
-    if (!ready(s, err)) {
-        return exit_failure;
-    }
-    if (const int rc = check_operator(operator_name, err); rc != exit_ok) {
-        return rc;
-    }
-    auto resolved = resolve(s, user, err);
-    if (const int* rc = std::get_if<int>(&resolved)) {
+    auto prepared = prepare(s, user, operator_name, err);
+    if (const int* rc = std::get_if<int>(&prepared)) {
         return *rc;
     }
-    const auto& t = std::get<target>(resolved);
-    auto read = enrollment_of(s, t.dn, err);
-    if (const int* rc = std::get_if<int>(&read)) {
-        return *rc;
-    }
-    const auto& e = std::get<std::optional<store::enrollment>>(read);
+    const auto& [t, e] = std::get<command_subject>(prepared);
     const auto failed_before = s.audit->failed_writes();
     std::vector<std::string> lifted;
     std::set<std::string> seen;
