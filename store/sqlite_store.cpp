@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <charconv>
@@ -398,20 +399,32 @@ private:
         return run_statement(db, st.get(), "migrate", true, params);
     }
 
-    static result<std::string> query_text(sqlite3* db, std::string_view operation,
-                                          const std::string& sql) {
-        sqlite3_stmt* raw = nullptr;
-        int rc = sqlite3_prepare_v2(db, sql.c_str(), -1, &raw, nullptr);
-        const stmt_ptr st(raw);
-        if (rc != SQLITE_OK) {
-            return fail(operation, db, rc);
+    // Switching a new file to WAL needs an exclusive lock. When another process is doing the
+    // same switch, SQLite answers SQLITE_BUSY at once without calling the busy handler (waiting
+    // could deadlock), so two processes opening a fresh file together must retry here, up to the
+    // same busy timeout as every other statement.
+    static result<std::string> enter_wal(sqlite3* db, std::chrono::milliseconds busy_timeout) {
+        const auto deadline = std::chrono::steady_clock::now() + busy_timeout;
+        auto pause = std::chrono::milliseconds(1);
+        for (;;) {
+            sqlite3_stmt* raw = nullptr;
+            int rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &raw, nullptr);
+            const stmt_ptr st(raw);
+            if (rc == SQLITE_OK) {
+                rc = sqlite3_step(st.get());
+                if (rc == SQLITE_ROW) {
+                    const auto* text = sqlite3_column_text(st.get(), 0);
+                    return std::string(text != nullptr ? reinterpret_cast<const char*>(text) : "");
+                }
+            }
+            const int primary = rc & 0xff;
+            if ((primary != SQLITE_BUSY && primary != SQLITE_LOCKED) ||
+                std::chrono::steady_clock::now() + pause > deadline) {
+                return fail("journal_mode", db, rc == SQLITE_DONE ? SQLITE_ERROR : rc);
+            }
+            std::this_thread::sleep_for(pause);
+            pause = std::min(pause * 2, std::chrono::milliseconds(50));
         }
-        rc = sqlite3_step(st.get());
-        if (rc != SQLITE_ROW) {
-            return fail(operation, db, rc == SQLITE_DONE ? SQLITE_ERROR : rc);
-        }
-        const auto* text = sqlite3_column_text(st.get(), 0);
-        return std::string(text != nullptr ? reinterpret_cast<const char*>(text) : "");
     }
 
     static result<std::int64_t> query_int(sqlite3* db, std::string_view operation,
@@ -444,7 +457,7 @@ private:
         sqlite3_extended_result_codes(db, 1);
         sqlite3_busy_timeout(db, static_cast<int>(options.busy_timeout.count()));
 
-        auto mode = query_text(db, "journal_mode", "PRAGMA journal_mode=WAL");
+        auto mode = enter_wal(db, options.busy_timeout);
         if (!mode) {
             return mode.error();
         }

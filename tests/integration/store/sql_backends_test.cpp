@@ -10,12 +10,16 @@
 #include "tests/support/store_test_support.hpp"
 
 #include <catch2/catch.hpp>
+#include <sqlite3.h>
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace sspr::store;
@@ -638,4 +642,33 @@ TEMPLATE_TEST_CASE("store: increments from two processes never lose a count", "[
     CHECK(backend.query_int("SELECT hits FROM counters WHERE counter_key = 'writer-key'") ==
           2 * each);
     CHECK(backend.query_int("SELECT COUNT(*) FROM schema_version") == 3);
+}
+
+// Switching a file to WAL takes an exclusive lock, and while another connection holds a write
+// lock SQLite answers SQLITE_BUSY at once, without calling the busy handler. Two processes opening
+// a fresh file together hit that (one failed with "database is locked" in CI): the open retries
+// within its busy timeout instead.
+TEST_CASE("store: opening waits out another connection's write lock on a fresh file",
+          "[store][sqlite]") {
+    sqlite_backend backend;
+    sqlite3* raw = nullptr;
+    REQUIRE(sqlite3_open(backend.path().c_str(), &raw) == SQLITE_OK);
+    const std::unique_ptr<sqlite3, decltype(&sqlite3_close)> holder(raw, &sqlite3_close);
+    REQUIRE(::chmod(backend.path().c_str(), 0600) == 0); // the store refuses a readable file
+    // A rollback-journal file (what a fresh file is) with a write transaction open on it.
+    REQUIRE(sqlite3_exec(raw,
+                         "CREATE TABLE other(x); BEGIN IMMEDIATE; INSERT INTO other VALUES (1)",
+                         nullptr, nullptr, nullptr) == SQLITE_OK);
+    std::thread release([raw] {
+        std::this_thread::sleep_for(300ms);
+        sqlite3_exec(raw, "COMMIT", nullptr, nullptr, nullptr);
+    });
+    const auto started = std::chrono::steady_clock::now();
+    auto opened = backend.try_open();
+    const auto waited = std::chrono::steady_clock::now() - started;
+    release.join();
+    INFO((opened ? std::string("opened") : opened.error().message()));
+    REQUIRE(opened.has_value());
+    CHECK(waited >= 250ms); // it did wait for the lock rather than find none
+    CHECK(backend.query_int("SELECT COUNT(*) FROM other") == 1);
 }
