@@ -2,22 +2,27 @@
 """Two `ssprd serve` instances on one PostgreSQL store (the same store and HMAC keys):
   * a reset started on A, verified on B, completed on A;
   * an enrollment made on A is used on B;
-  * a user blocked on A (guessed codes) is blocked on B.
+  * a user blocked on A (guessed codes) is blocked on B;
+  * the pages need no sticky sessions: a reset through the HTML forms whose every step goes to
+    the other instance (both behind one public URL, as behind a round-robin load balancer), and
+    a sign-in to the contact-info pages on A whose methods page is shown by B.
 The store's public schema in the test database is shared with other runs: the enrollments of this
 module's users are deleted first (fresh keys could not read them), and counters are keyed by the
 fresh HMAC key, so earlier runs do not count.
 
   python3 test_multi_instance.py SSPRD [--directory openldap|ad]
 """
+import html.parser
 import os
 import subprocess
 import sys
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import enroll, method_of, new_password  # noqa: E402
 
-ROAMER, BLOCKED = "t12", "t13"
+ROAMER, BLOCKED, PAGER = "t12", "t13", "t16"
 
 
 def forget_enrollments(env, dns):
@@ -35,8 +40,62 @@ def forget_enrollments(env, dns):
         raise AssertionError(f"psql could not clear old enrollments: {p.stdout.decode()}")
 
 
+class Forms(html.parser.HTMLParser):
+    """The forms of one page: action and the values a browser would submit (hidden and text
+    inputs, the checked radio button)."""
+
+    def __init__(self, page):
+        super().__init__()
+        self.forms = []
+        self.feed(page)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form":
+            self.forms.append({"action": a.get("action", ""), "fields": {}})
+        elif tag == "input" and self.forms and a.get("name"):
+            if a.get("type") == "radio" and "checked" not in a:
+                return
+            self.forms[-1]["fields"][a["name"]] = a.get("value") or ""
+
+    def form(self, action):
+        for f in self.forms:
+            if f["action"] == action:
+                return dict(f["fields"])
+        raise AssertionError(f"no form posting to {action}; forms: "
+                             f"{[f['action'] for f in self.forms]}")
+
+
+class Browser:
+    """Cookies and Origin for form posts over several instances behind one public URL."""
+
+    def __init__(self, origin):
+        self.origin = origin
+        self.cookies = {}
+
+    def headers(self):
+        h = {"Origin": self.origin}
+        if self.cookies:
+            h["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        return h
+
+    def keep(self, r):
+        for value in r.headers.get_all("Set-Cookie") or []:
+            name, _, rest = value.partition("=")
+            self.cookies[name.strip()] = rest.split(";", 1)[0]
+        return r
+
+    def get(self, client, path):
+        return self.keep(client.get(path, headers=self.headers()))
+
+    def post(self, client, path, fields):
+        raw = urllib.parse.urlencode(fields)
+        return self.keep(client.post(path, raw=raw, headers=self.headers(),
+                                     content_type="application/x-www-form-urlencoded"))
+
+
 class MultiInstanceTest(harness.GatewayTestCase):
-    USERS = (ROAMER, BLOCKED)
+    USERS = (ROAMER, BLOCKED, PAGER)
     GATEWAY_OPTIONS = {"name": "pg-A", "store": "postgres"}
 
     @classmethod
@@ -46,7 +105,9 @@ class MultiInstanceTest(harness.GatewayTestCase):
         forget_enrollments(env, [d.dn_of(u) for u in cls.USERS])
         super().setUpClass()
         cls.a = cls.api
-        cls.gw_b = cls.add_gateway(name="pg-B", store="postgres", keys_from=cls.gw)
+        # One public URL for both, as behind a load balancer: the pages' Origin check and links.
+        cls.gw_b = cls.add_gateway(name="pg-B", store="postgres", keys_from=cls.gw,
+                                   overrides={"server": {"public_url": cls.gw.url()}})
         cls.b = cls.gw_b.client()
 
     def test_start_on_a_verify_on_b_complete_on_a(self):
@@ -125,6 +186,54 @@ class MultiInstanceTest(harness.GatewayTestCase):
         r = self.b.post("/api/v1/reset/verify", {"flow": start["flow"], "method": email["id"],
                                                  "code": code})
         self.assertProblem(r, 429, "throttled", "A's flow on B")
+
+    def page(self, r, what):
+        self.assertStatus(r, 200, what)
+        self.assertIn("text/html", r.header("Content-Type") or "", r.describe())
+        return r.body.decode("utf-8")
+
+    def test_pages_need_no_sticky_sessions(self):
+        user = enroll(self.a, PAGER, self.env.user_password, email=f"{PAGER}@example.org",
+                      mailbox=self.mail)
+        browser = Browser(self.gw.url())
+        # Each step of the forgot-password pages on the other instance than the step before.
+        forms = Forms(self.page(browser.get(self.a, "/reset"), "reset page on A"))
+        fields = forms.form("/reset/start")
+        fields["username"] = PAGER
+        forms = Forms(self.page(browser.post(self.b, "/reset/start", fields), "start on B"))
+        fields = forms.form("/reset/challenge")
+        self.assertTrue(fields.get("flow") and fields.get("method"), fields)
+        harness.SECRETS.add(fields["flow"], "flow token")
+        since = self.mail.snapshot()
+        forms = Forms(self.page(browser.post(self.a, "/reset/challenge", fields),
+                                "challenge on A"))
+        fields = forms.form("/reset/verify")
+        fields["code"] = self.mail.wait_code(user.email, since)
+        forms = Forms(self.page(browser.post(self.b, "/reset/verify", fields), "verify on B"))
+        fields = forms.form("/reset/complete")
+        password = new_password("Page")
+        fields["new_password"] = fields["confirm_password"] = password
+        done = self.page(browser.post(self.a, "/reset/complete", fields), "complete on A")
+        self.assertFalse(Forms(done).forms and any(f["action"] == "/reset/complete"
+                                                   for f in Forms(done).forms),
+                         "the complete form came back: the change was refused\n" + done)
+        self.assertTrue(self.dir.can_bind(PAGER, password), "the directory holds the new one")
+        self.assertFalse(self.dir.can_bind(PAGER, self.env.user_password))
+
+        # The contact-info pages: sign in on A, the methods page (and its forms) from B.
+        browser = Browser(self.gw.url())
+        forms = Forms(self.page(browser.get(self.a, "/enroll"), "sign-in page on A"))
+        fields = forms.form("/enroll/session")
+        fields.update({"username": PAGER, "password": password})
+        r = browser.post(self.a, "/enroll/session", fields)
+        self.assertIn(r.status, (200, 303), r.describe())
+        listing = self.page(browser.get(self.b, "/enroll"), "methods page on B")
+        Forms(listing).form("/enroll/remove")  # a registered method is listed, with its form
+        r = self.a.get("/api/v1/enroll/methods", token=user.token)
+        hints = [m["hint"] for m in self.json_of(r, 200, "A's listing")["methods"]]
+        self.assertTrue(hints, "A lists the e-mail method")
+        for hint in hints:
+            self.assertIn(hint, listing, "B's page shows the methods of the session made on A")
 
 
 if __name__ == "__main__":
