@@ -154,8 +154,8 @@ class SharedServers(DoctorCase):
         uri = self.env["SSPR_OL_LDAPS_URI"]
         dn = self.ol_dir.dn_of(CANARY)
         self.assertLine(out, "PASS", f"directory {uri} canary reset",
-                        rf"^PASS  .*: canary reset applied and verified: {CANARY} \({re.escape(dn)}\)"
-                        r" now has a fresh random password of 32 characters")
+                        rf"^PASS  .*: canary reset applied and verified: {CANARY} "
+                        rf"\({re.escape(dn)}\) now has a fresh random password of 32 characters")
         # No --test-user: that check says so, and it is not a FAIL.
         self.assertLine(out, "WARN", f"directory {uri} reset rights", r"no --test-user")
         self.assertNoFail(out)
@@ -180,7 +180,7 @@ class SharedServers(DoctorCase):
         for login, says in (("carol", r"the policy treats it as an admin"),
                             ("bob", r"a deny rule of the policy keeps it out of scope")):
             before = self.stamps(self.ol_dir, login)
-            rc, out, err = doctor(self.gw.config_path, "--canary-user", login)
+            rc, out, _ = doctor(self.gw.config_path, "--canary-user", login)
             self.assertEqual(rc, 2, out)
             self.assertLine(out, "FAIL", f"directory {uri} canary reset",
                             rf"{login} \(.*\): refused, nothing changed: {says}")
@@ -192,7 +192,7 @@ class SharedServers(DoctorCase):
         self.canary_ready(self.ad_dir)
         before = self.stamps(self.ad_dir, CANARY)
         other = self.stamps(self.ad_dir, "t29")
-        rc, out, err = doctor(self.ad.config_path, "--canary-user", CANARY)
+        _, out, err = doctor(self.ad.config_path, "--canary-user", CANARY)
         uri = self.env["SSPR_AD_LDAPS_URI"]
         self.assertLine(out, "PASS", f"directory {uri} canary reset",
                         rf"canary reset applied and verified: {CANARY} \(CN={CANARY},OU=People,")
@@ -210,7 +210,7 @@ class SharedServers(DoctorCase):
         for login, says in (("carol", r"the policy treats it as an admin"),
                             ("Administrator", r"it is a protected account \(adminCount=1\)")):
             before = self.stamps(self.ad_dir, login)
-            rc, out, err = doctor(self.ad.config_path, "--canary-user", login)
+            rc, out, _ = doctor(self.ad.config_path, "--canary-user", login)
             self.assertEqual(rc, 2, out)
             self.assertLine(out, "FAIL", f"directory {uri} canary reset",
                             rf"{login} \(.*\): refused, nothing changed: {says}")
