@@ -244,12 +244,17 @@ check_result check_canary(ldap::directory& dir, common::random& rng, const confi
             ldap::failure(ldap::error::not_verified, ldap_text(bound.error())), dir.dialect(), name,
             u.dn);
     }
+    const char* how = dir.dialect() == ldap::dialect::active_directory ? "a unicodePwd reset"
+                      : c.directory.openldap_reset == config::openldap_reset::replace_user_password
+                          ? "a userPassword replace"
+                          : "the Password Modify operation";
     return {status::pass,
             name,
             "canary reset applied and verified: " + login + " (" + u.dn +
                 ") now has a fresh random password of " +
                 std::to_string(password->reveal().size()) +
-                " characters (not shown, not kept) and a bind with it succeeded" +
+                " characters (not shown, not kept), set with " + how +
+                ", and a bind with it succeeded" +
                 (options.must_change ? "; it must be changed at next logon" : ""),
             {}};
 }

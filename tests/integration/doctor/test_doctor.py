@@ -155,7 +155,9 @@ class SharedServers(DoctorCase):
         dn = self.ol_dir.dn_of(CANARY)
         self.assertLine(out, "PASS", f"directory {uri} canary reset",
                         rf"^PASS  .*: canary reset applied and verified: {CANARY} "
-                        rf"\({re.escape(dn)}\) now has a fresh random password of 32 characters")
+                        rf"\({re.escape(dn)}\) now has a fresh random password of 32 characters "
+                        r"\(not shown, not kept\), set with the Password Modify operation, and a "
+                        r"bind with it succeeded$")
         # No --test-user: that check says so, and it is not a FAIL.
         self.assertLine(out, "WARN", f"directory {uri} reset rights", r"no --test-user")
         self.assertNoFail(out)
@@ -195,7 +197,8 @@ class SharedServers(DoctorCase):
         _, out, err = doctor(self.ad.config_path, "--canary-user", CANARY)
         uri = self.env["SSPR_AD_LDAPS_URI"]
         self.assertLine(out, "PASS", f"directory {uri} canary reset",
-                        rf"canary reset applied and verified: {CANARY} \(CN={CANARY},OU=People,")
+                        rf"canary reset applied and verified: {CANARY} \(CN={CANARY},OU=People,"
+                        r".*, set with a unicodePwd reset, and a bind with it succeeded$")
         self.assertNoFail(out)
         self.assertFalse(self.ad_dir.can_bind(CANARY, self.env.user_password))
         after = self.stamps(self.ad_dir, CANARY)
