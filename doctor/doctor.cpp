@@ -1,16 +1,19 @@
 #include "doctor/doctor.hpp"
 
 #include "common/clock.hpp"
+#include "common/random.hpp"
 #include "common/secret_file.hpp"
 #include "config/loader.hpp"
 #include "delivery/smtp_client.hpp"
 #include "delivery/webhook_client.hpp"
+#include "doctor/canary.hpp"
 #include "doctor/report.hpp"
 #include "ldap/from_config.hpp"
 #include "ldap/ldap_directory.hpp"
 #include "ldap/probe.hpp"
 #include "ldap/tls_probe.hpp"
 #include "policy/decision.hpp"
+#include "policy/password_rules.hpp"
 #include "policy/preflight.hpp"
 #include "store/probe.hpp"
 
@@ -135,6 +138,7 @@ void check_files(const config::config& c, report& rep) {
 struct directory_options {
     std::string test_user;
     std::string protected_user;
+    std::string canary_user; // empty: no reset (doctor changes nothing)
 };
 
 bool check_transport(const std::string& uri, const ldap::config& cfg, report& rep) {
@@ -300,6 +304,17 @@ void check_rights(ldap::server_probe& probe, ldap::directory& dir, ldap::dialect
 
 void check_directory(const config::config& c, const directory_options& opt, report& rep) {
     const ldap::config base_cfg = ldap::directory_options_from(c.directory);
+    // The canary's password must pass the gateway's own rules, as a user's would.
+    std::optional<policy::password_checker> checker;
+    std::string checker_error;
+    if (!opt.canary_user.empty()) {
+        try {
+            checker.emplace(c.password);
+        } catch (const std::exception& e) {
+            checker_error = e.what();
+        }
+    }
+    const auto rng = common::make_system_random();
     for (const auto& uri : base_cfg.uris) {
         const std::string base = "directory " + uri;
         if (!check_transport(uri, base_cfg, rep)) {
@@ -382,6 +397,18 @@ void check_directory(const config::config& c, const directory_options& opt, repo
                      "run ssprd doctor with --protected-user LOGIN of an administrator");
         } else {
             check_rights(*probe, *dir, seen, base, protected_login, true, c, rep);
+        }
+        const std::string canary = base + " canary reset";
+        if (opt.canary_user.empty()) {
+            rep.warn(canary, "not run (no --canary-user): no password was reset",
+                     "to prove a real reset end to end, run ssprd doctor with --canary-user LOGIN "
+                     "of a dedicated ordinary account (its password becomes a random one)");
+        } else if (!checker) {
+            rep.fail(canary, "not run: the password rules cannot be built: " + checker_error,
+                     "fix the password section (ssprd check-config)");
+        } else {
+            rep.add(check_canary(*dir, *rng, c, *checker, canary, opt.canary_user,
+                                 std::chrono::system_clock::now()));
         }
     }
 }
@@ -487,7 +514,11 @@ int run_doctor(const std::vector<std::string>& args, std::ostream& out, std::ost
         "login of an ordinary account to check the reset rights on (nothing is changed)")(
         "protected-user", po::value<std::string>()->default_value(""),
         "login of an admin account that must not be resettable (default on AD: Administrator)")(
-        "help,h", "show this help and exit");
+        "canary-user", po::value<std::string>()->default_value(""),
+        "login of a dedicated ordinary account in scope whose password doctor REALLY resets, to "
+        "a random one it never shows, then binds with (admin, protected and out-of-scope "
+        "accounts are refused; without it nothing is changed)")("help,h",
+                                                                "show this help and exit");
     po::variables_map vm;
     try {
         po::store(po::command_line_parser(args).options(options).run(), vm);
@@ -504,8 +535,10 @@ int run_doctor(const std::vector<std::string>& args, std::ostream& out, std::ost
     const auto cfg = check_config(vm["config"].as<std::string>(), rep);
     if (cfg) {
         check_files(*cfg, rep);
-        check_directory(
-            *cfg, {vm["test-user"].as<std::string>(), vm["protected-user"].as<std::string>()}, rep);
+        check_directory(*cfg,
+                        {vm["test-user"].as<std::string>(), vm["protected-user"].as<std::string>(),
+                         vm["canary-user"].as<std::string>()},
+                        rep);
         check_smtp(*cfg, rep);
         check_sms(*cfg, rep);
         check_store(*cfg, rep);

@@ -33,7 +33,7 @@ constexpr std::string_view usage = R"(Usage:
   ssprd breached verify FILE
   ssprd audit verify FILE
   ssprd store rotate-key -c FILE
-  ssprd doctor -c FILE [--test-user LOGIN] [--protected-user LOGIN]
+  ssprd doctor -c FILE [--test-user LOGIN] [--protected-user LOGIN] [--canary-user LOGIN]
   ssprd helpdesk status USER -c FILE [--operator NAME]
   ssprd helpdesk clear USER METHOD -c FILE --operator NAME
   ssprd helpdesk unblock USER -c FILE --operator NAME

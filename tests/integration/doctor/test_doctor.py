@@ -9,6 +9,13 @@ breaks that would harm a shared server: 127.0.0.1 where the certificate names on
 wrong service password (the service account is under a lockout policy), and an ACL without the
 reset right. Each case asserts the check's FAIL line and that no secret is printed.
 
+--canary-user really resets a password. The canary is t30 (this module's user): its password is
+put back to the test environment's in the setup of every case that resets it and after it. The
+cases prove the reset without knowing the random password: the old password no longer binds, the
+directory's own change stamps moved (OpenLDAP userPassword hash, entryCSN and pwdChangedTime, read
+as the rootdn; AD pwdLastSet and uSNChanged, read as Administrator), every other account looked at
+is unchanged, and no run of the password's characters as long as the password is in the output.
+
 Run: python3 tests/integration/doctor/test_doctor.py PATH/TO/ssprd
 """
 
@@ -33,6 +40,12 @@ def doctor(config_path, *extra):
     p = subprocess.run([h.ssprd_binary(), "doctor", "-c", config_path, *extra],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
     return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+
+
+CANARY = "t30"
+# doctor's canary passwords: 32 characters of these (doctor/canary.cpp). No run this long of them
+# may be in the output, so the password cannot be in it.
+CANARY_RUN = re.compile(r"[A-Za-z0-9!#$%&*+?@^~]{32,}")
 
 
 def read_secret(path):
@@ -62,6 +75,9 @@ class DoctorCase(unittest.TestCase):
             if len(value) >= 4:
                 self.assertNotIn(value, out, f"the content of {p} is in the output")
 
+    def assertNoCanaryPassword(self, out):
+        self.assertEqual(CANARY_RUN.findall(out), [], f"a password-like run in:\n{out}")
+
 
 class SharedServers(DoctorCase):
     """The good configuration, and breaks that only change this test's own configuration."""
@@ -75,11 +91,28 @@ class SharedServers(DoctorCase):
         cls.gw.start()
         cls.gw.stop()
         cls.ad = h.Gateway(name="doctor-ad", directory="ad", workdir=os.path.join(cls.tmp, "ad"))
+        cls.ol_dir = h.Directory("openldap", cls.env)
+        cls.ad_dir = h.Directory("ad", cls.env)
 
     @classmethod
     def tearDownClass(cls):
         if os.environ.get("SSPR_KEEP_TMP") != "1":
             shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def canary_ready(self, directory):
+        """t30 with the test environment's password and no lock, now and after the case."""
+        directory.restore(CANARY)
+        self.addCleanup(directory.restore, CANARY)
+        self.assertTrue(directory.can_bind(CANARY, self.env.user_password))
+
+    @staticmethod
+    def stamps(directory, login):
+        """What a password change moves, read with the directory's admin identity."""
+        attrs = (["userPassword", "pwdChangedTime", "entryCSN"] if directory.kind == "openldap"
+                 else ["pwdLastSet", "uSNChanged"])
+        found = directory.search("(objectClass=*)", attrs, base=directory.dn_of(login),
+                                 admin=True)
+        return {a: found[0].get(a, [None])[0] for a in attrs}
 
     def secrets(self, gw):
         e = self.env
@@ -92,15 +125,16 @@ class SharedServers(DoctorCase):
         return gw.write_config(overrides, path=os.path.join(gw.workdir, name))
 
     def test_good_openldap_config_passes(self):
+        self.canary_ready(self.ol_dir)
         rc, out, err = doctor(self.gw.config_path, "--test-user", "carol",
-                              "--protected-user", "padmin")
+                              "--protected-user", "padmin", "--canary-user", CANARY)
         uri = self.env["SSPR_OL_LDAPS_URI"]
         self.assertEqual(rc, 0, out + err)
         for name in ("config", "key file store.encryption_key_file", "key file store.hmac_key_file",
                      f"directory {uri} name", f"directory {uri} TCP", f"directory {uri} TLS",
                      f"directory {uri} service bind", f"directory {uri} dialect",
                      f"directory {uri} reset rights", f"directory {uri} protected account",
-                     "sms webhook"):
+                     f"directory {uri} canary reset", "sms webhook"):
             self.assertLine(out, "PASS", name)
         self.assertLine(out, "PASS", f"directory {uri} protected account", r"padmin.*refuses")
         self.assertLine(out, "PASS", f"smtp {self.env['SSPR_SMTP_HOST']}:"
@@ -110,6 +144,80 @@ class SharedServers(DoctorCase):
         self.assertIn("doctor: ", out.splitlines()[-1])
         self.assertIn(" 0 WARN, 0 FAIL", out.splitlines()[-1])
         self.assertNoSecrets(out + err, self.secrets(self.gw))
+        self.assertNoCanaryPassword(out + err)
+
+    def test_canary_reset_openldap(self):
+        self.canary_ready(self.ol_dir)
+        before = self.stamps(self.ol_dir, CANARY)
+        others = {u: self.stamps(self.ol_dir, u) for u in ("carol", "t29")}
+        rc, out, err = doctor(self.gw.config_path, "--canary-user", CANARY)
+        uri = self.env["SSPR_OL_LDAPS_URI"]
+        dn = self.ol_dir.dn_of(CANARY)
+        self.assertLine(out, "PASS", f"directory {uri} canary reset",
+                        rf"^PASS  .*: canary reset applied and verified: {CANARY} "
+                        rf"\({re.escape(dn)}\) now has a fresh random password of 32 characters "
+                        r"\(not shown, not kept\), set with the Password Modify operation, and a "
+                        r"bind with it succeeded$")
+        # No --test-user: that check says so, and it is not a FAIL.
+        self.assertLine(out, "WARN", f"directory {uri} reset rights", r"no --test-user")
+        self.assertNoFail(out)
+        self.assertEqual(rc, 1, out)
+        # The directory holds another password: the old one no longer binds, the stamps moved.
+        self.assertFalse(self.ol_dir.can_bind(CANARY, self.env.user_password))
+        after = self.stamps(self.ol_dir, CANARY)
+        self.assertNotEqual(after["userPassword"], before["userPassword"])
+        self.assertNotEqual(after["entryCSN"], before["entryCSN"])
+        self.assertIsNotNone(after["pwdChangedTime"])
+        self.assertGreaterEqual(after["pwdChangedTime"], before["pwdChangedTime"] or "")
+        # Nobody else was touched.
+        for u, stamp in others.items():
+            self.assertEqual(self.stamps(self.ol_dir, u), stamp, u)
+        self.assertNoSecrets(out + err, self.secrets(self.gw))
+        self.assertNoCanaryPassword(out + err)
+
+    def test_canary_that_is_protected_or_out_of_scope_is_refused_openldap(self):
+        uri = self.env["SSPR_OL_LDAPS_URI"]
+        # carol: in ou=people, which the service account may write, but in sspr-admins (an admin
+        # group of the policy): doctor refuses her before writing. bob: denied by a rule.
+        for login, says in (("carol", r"the policy treats it as an admin"),
+                            ("bob", r"a deny rule of the policy keeps it out of scope")):
+            before = self.stamps(self.ol_dir, login)
+            rc, out, _ = doctor(self.gw.config_path, "--canary-user", login)
+            self.assertEqual(rc, 2, out)
+            self.assertLine(out, "FAIL", f"directory {uri} canary reset",
+                            rf"{login} \(.*\): refused, nothing changed: {says}")
+            self.assertIn("fix: choose as the canary a dedicated ordinary account in scope", out)
+            self.assertEqual(self.stamps(self.ol_dir, login), before, login)
+            self.assertTrue(self.ol_dir.can_bind(login, self.env.user_password), login)
+
+    def test_canary_reset_ad(self):
+        self.canary_ready(self.ad_dir)
+        before = self.stamps(self.ad_dir, CANARY)
+        other = self.stamps(self.ad_dir, "t29")
+        _, out, err = doctor(self.ad.config_path, "--canary-user", CANARY)
+        uri = self.env["SSPR_AD_LDAPS_URI"]
+        self.assertLine(out, "PASS", f"directory {uri} canary reset",
+                        rf"canary reset applied and verified: {CANARY} \(CN={CANARY},OU=People,"
+                        r".*, set with a unicodePwd reset, and a bind with it succeeded$")
+        self.assertNoFail(out)
+        self.assertFalse(self.ad_dir.can_bind(CANARY, self.env.user_password))
+        after = self.stamps(self.ad_dir, CANARY)
+        self.assertGreater(int(after["pwdLastSet"]), int(before["pwdLastSet"]))
+        self.assertGreater(int(after["uSNChanged"]), int(before["uSNChanged"]))
+        self.assertEqual(self.stamps(self.ad_dir, "t29"), other)
+        self.assertNoSecrets(out + err, self.secrets(self.ad))
+        self.assertNoCanaryPassword(out + err)
+
+    def test_canary_that_is_protected_is_refused_ad(self):
+        uri = self.env["SSPR_AD_LDAPS_URI"]
+        for login, says in (("carol", r"the policy treats it as an admin"),
+                            ("Administrator", r"it is a protected account \(adminCount=1\)")):
+            before = self.stamps(self.ad_dir, login)
+            rc, out, _ = doctor(self.ad.config_path, "--canary-user", login)
+            self.assertEqual(rc, 2, out)
+            self.assertLine(out, "FAIL", f"directory {uri} canary reset",
+                            rf"{login} \(.*\): refused, nothing changed: {says}")
+            self.assertEqual(self.stamps(self.ad_dir, login), before, login)
 
     def test_ad_warns_about_policy_hints_and_checks_administrator(self):
         rc, out, err = doctor(self.ad.config_path, "--test-user", "carol")
@@ -244,6 +352,9 @@ class PrivateSlapd(DoctorCase):
         self.assertLine(out, "PASS", f"directory {uri} service bind")
         self.assertLine(out, "PASS", f"directory {uri} reset rights", r"LDAP 16")
         self.assertLine(out, "PASS", f"directory {uri} protected account", r"padmin")
+        # Without --canary-user the report says so (a WARN, not a FAIL) and nothing is reset.
+        self.assertLine(out, "WARN", f"directory {uri} canary reset",
+                        r"not run \(no --canary-user\): no password was reset")
         self.assertFalse([ln for ln in out.splitlines() if ln.startswith("FAIL")], out)
         # The rights probe changed nothing: same password hash, same modification stamp.
         self.assertEqual(self.entry("carol"), before)
@@ -277,7 +388,9 @@ class PrivateSlapd(DoctorCase):
         subprocess.run(["ldapmodify", "-Q", "-Y", "EXTERNAL", "-H", self.ldapi],
                        input=ldif.encode(), check=True, stdout=subprocess.DEVNULL, timeout=60)
         before = self.entry("carol")
-        rc, out, _ = doctor(self.config("no-right.yaml"), "--test-user", "carol")
+        canary_before = self.entry(CANARY)
+        rc, out, _ = doctor(self.config("no-right.yaml"), "--test-user", "carol",
+                            "--canary-user", CANARY)
         uri = f"ldaps://localhost:{self.port}"
         self.assertEqual(rc, 2, out)
         self.assertLine(out, "PASS", f"directory {uri} service bind")
@@ -285,6 +398,15 @@ class PrivateSlapd(DoctorCase):
                         r"no reset right: .*userPassword.*LDAP 50")
         self.assertIn("fix: give the service account `write` (not `manage`)", out)
         self.assertEqual(self.entry("carol"), before)
+        # The real reset of the canary is refused the same way, with the directory's reason.
+        self.assertLine(out, "FAIL", f"directory {uri} canary reset",
+                        r"insufficient rights: the directory refused the service account's reset "
+                        rf"of uid={CANARY},ou=people,dc=example,dc=org: access denied by the "
+                        r"directory")
+        self.assertIn("fix: give the service account `write` (not `manage`) on userPassword and "
+                      "the pwd* lock attributes of the canary's subtree", out)
+        self.assertEqual(self.entry(CANARY), canary_before)
+        self.assertNoCanaryPassword(out)
 
 
 if __name__ == "__main__":

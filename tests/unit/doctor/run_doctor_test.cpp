@@ -45,6 +45,8 @@ TEST_CASE("doctor command: --help shows the options and exits 0", "[doctor]") {
     CHECK(run_doctor({"--help"}, out, err) == 0);
     CHECK(contains(out.str(), "--test-user"));
     CHECK(contains(out.str(), "--protected-user"));
+    CHECK(contains(out.str(), "--canary-user"));
+    CHECK(contains(out.str(), "REALLY resets"));
     CHECK(err.str().empty());
 }
 
