@@ -1,5 +1,7 @@
 #include "doctor/report.hpp"
 
+#include <array>
+
 #include <openssl/x509_vfy.h>
 
 #include <ostream>
@@ -19,10 +21,14 @@ void report::fail(std::string name, std::string finding, std::string fix) {
     add({status::fail, std::move(name), std::move(finding), std::move(fix)});
 }
 
+void report::skip(std::string name, std::string finding, std::string how) {
+    add({status::skip, std::move(name), std::move(finding), std::move(how)});
+}
+
 status report::worst() const noexcept {
     status w = status::pass;
     for (const auto& r : results_) {
-        if (static_cast<int>(r.level) > static_cast<int>(w)) {
+        if (r.level != status::skip && static_cast<int>(r.level) > static_cast<int>(w)) {
             w = r.level;
         }
     }
@@ -37,6 +43,8 @@ const char* to_string(status s) noexcept {
         return "WARN";
     case status::fail:
         return "FAIL";
+    case status::skip:
+        return "SKIP";
     }
     return "FAIL";
 }
@@ -44,18 +52,22 @@ const char* to_string(status s) noexcept {
 std::string format(const check_result& r) {
     std::string s = std::string(to_string(r.level)) + "  " + r.name + ": " + r.finding;
     if (r.level != status::pass && !r.fix.empty()) {
-        s += "\n      fix: " + r.fix;
+        s += (r.level == status::skip ? "\n      to run it: " : "\n      fix: ") + r.fix;
     }
     return s;
 }
 
 void print(const report& r, std::ostream& out) {
-    int counts[3] = {0, 0, 0};
+    std::array<int, 4> counts{};
     for (const auto& c : r.results()) {
         out << format(c) << '\n';
-        ++counts[static_cast<int>(c.level)];
+        ++counts.at(static_cast<std::size_t>(c.level));
     }
-    out << "doctor: " << counts[0] << " PASS, " << counts[1] << " WARN, " << counts[2] << " FAIL\n";
+    out << "doctor: " << counts[0] << " PASS, " << counts[1] << " WARN, " << counts[2] << " FAIL";
+    if (counts[3] > 0) {
+        out << ", " << counts[3] << " SKIP";
+    }
+    out << '\n';
 }
 
 namespace {

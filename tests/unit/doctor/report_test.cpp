@@ -81,6 +81,23 @@ TEST_CASE("doctor report: print lists every result and counts them", "[doctor]")
                        "doctor: 2 PASS, 1 WARN, 1 FAIL\n");
 }
 
+TEST_CASE("doctor report: a skipped check is listed and counted but never sets the exit code",
+          "[doctor]") {
+    report r;
+    r.pass("one", "fine");
+    r.skip("canary", "not asked for", "add --canary-user");
+    CHECK(r.worst() == status::pass);
+    CHECK(r.exit_code() == 0);
+    std::ostringstream out;
+    print(r, out);
+    CHECK(out.str() == "PASS  one: fine\n"
+                       "SKIP  canary: not asked for\n"
+                       "      to run it: add --canary-user\n"
+                       "doctor: 1 PASS, 0 WARN, 0 FAIL, 1 SKIP\n");
+    r.warn("two", "odd", "look");
+    CHECK(r.exit_code() == 1); // a skip does not hide a warning either
+}
+
 TEST_CASE("doctor TLS verdicts: unknown CA names the trust source", "[doctor]") {
     for (const int e :
          {X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT,
