@@ -12,6 +12,7 @@
 #include "challenge/questions.hpp"
 #include "challenge/totp.hpp"
 #include "common/clock.hpp"
+#include "common/hmac.hpp"
 #include "common/log.hpp"
 #include "common/random.hpp"
 #include "config/holder.hpp"
@@ -20,7 +21,6 @@
 #include "policy/text.hpp"
 
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <algorithm>
 #include <array>
@@ -242,12 +242,11 @@ std::string engine::impl::flow_id_of(std::string_view purpose, std::string_view 
 }
 
 std::string engine::impl::hmac_hex(std::string_view data) const {
-    std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
-    unsigned len = 0;
-    const auto key = d.hmac_key.reveal();
-    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-         reinterpret_cast<const unsigned char*>(data.data()), data.size(), md.data(), &len);
-    return hex_of(md.data(), len);
+    const auto md = common::hmac_sha256(d.hmac_key.reveal(), data);
+    if (!md) {
+        throw std::runtime_error("HMAC-SHA-256 failed");
+    }
+    return hex_of(md->data(), md->size());
 }
 
 std::string engine::impl::standin_dn(std::string_view login) const {

@@ -1,5 +1,6 @@
 #include "gateway/pages.hpp"
 
+#include "common/hmac.hpp"
 #include "common/log.hpp"
 #include "config/holder.hpp"
 #include "config/logo.hpp"
@@ -18,7 +19,6 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -182,13 +182,12 @@ const std::string& page_templates::source(std::string_view name) const {
 
 common::secret page_key_from(const common::secret& hmac_key) {
     static constexpr std::string_view label = "ssprd pages: CSRF tokens";
-    std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
-    unsigned len = 0;
-    const auto key = hmac_key.reveal();
-    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-         reinterpret_cast<const unsigned char*>(label.data()), label.size(), mac.data(), &len);
-    common::secret out(std::string(reinterpret_cast<const char*>(mac.data()), len));
-    OPENSSL_cleanse(mac.data(), mac.size());
+    auto mac = common::hmac_sha256(hmac_key.reveal(), label);
+    if (!mac) {
+        throw std::runtime_error("HMAC-SHA-256 failed");
+    }
+    common::secret out(std::string(reinterpret_cast<const char*>(mac->data()), mac->size()));
+    OPENSSL_cleanse(mac->data(), mac->size());
     return out;
 }
 
@@ -312,12 +311,9 @@ struct pages::impl {
         static constexpr std::string_view label = "ssprd page csrf\n";
         std::string input(label);
         input += session;
-        std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
-        unsigned len = 0;
-        const auto key = csrf_key.reveal();
-        HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-             reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac.data(), &len);
-        return base64url(mac.data(), len);
+        const auto mac = common::hmac_sha256(csrf_key.reveal(), input);
+        // No token (OpenSSL out of memory) matches no form: the post is refused, never let by.
+        return mac ? base64url(mac->data(), mac->size()) : std::string();
     }
 
     [[nodiscard]] flows::request_context context_of(const view& v) const {

@@ -1,12 +1,12 @@
 #include "policy/throttle.hpp"
 
+#include "common/hmac.hpp"
 #include "common/phone.hpp"
 #include "policy/decision.hpp"
 
 #include <boost/throw_exception.hpp>
 
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -137,15 +137,12 @@ throttle_result<std::string> hmac_hex(const common::secret& key, std::string_vie
         k.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
         return throttle_failure(throttle_error::weak_key);
     }
-    std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
-    unsigned int md_len = 0;
-    if (HMAC(EVP_sha256(), k.data(), static_cast<int>(k.size()),
-             reinterpret_cast<const unsigned char*>(message.data()), message.size(), md.data(),
-             &md_len) == nullptr) {
+    const auto md = common::hmac_sha256(k, message);
+    if (!md) {
         // Only an OpenSSL failure (out of memory) gets here; no key is better than a weak one.
         return throttle_failure(throttle_error::weak_key);
     }
-    return hex(md.data(), md_len);
+    return hex(md->data(), md->size());
 }
 
 std::chrono::seconds round_up(system_time::duration d) {

@@ -1,10 +1,11 @@
 #include "store/row_mac.hpp"
 
+#include "common/hmac.hpp"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
-#include <limits>
+#include <cstring>
 #include <stdexcept>
 
 namespace sspr::store::detail {
@@ -37,14 +38,12 @@ private:
 
 void hmac_sha256(const unsigned char* key, std::size_t key_len, std::string_view data,
                  unsigned char* out) {
-    unsigned int len = 0;
-    if (key_len > static_cast<std::size_t>(std::numeric_limits<int>::max()) ||
-        HMAC(EVP_sha256(), key, static_cast<int>(key_len),
-             reinterpret_cast<const unsigned char*>(data.data()), data.size(), out,
-             &len) == nullptr ||
-        len != row_mac_bytes) {
+    const auto mac =
+        common::hmac_sha256(std::string_view(reinterpret_cast<const char*>(key), key_len), data);
+    if (!mac || mac->size() != row_mac_bytes) {
         throw std::runtime_error("HMAC-SHA-256 failed");
     }
+    std::memcpy(out, mac->data(), mac->size());
 }
 
 } // namespace
