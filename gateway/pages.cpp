@@ -370,6 +370,17 @@ struct pages::impl {
         }
     }
 
+    /// The message of the error at input `field` ("" = none): for the inputs a template
+    /// repeats in a list, which cannot name their own "<field>_error" as render() sets it.
+    static std::string error_at(const view& v, std::string_view field) {
+        for (const auto& e : v.errors) {
+            if (e.field == field) {
+                return e.message;
+            }
+        }
+        return {};
+    }
+
     /// Renders template `name` with `d` inside the layout into v.res.
     void render(view& v, std::string_view name, mus::data d, unsigned status = 200) const {
         mus::mustache body(templates.source(name));
@@ -594,6 +605,9 @@ struct pages::impl {
             item.set("index", std::to_string(i));
             item.set("text", questions[i].text);
             item.set("first", i == 0);
+            if (auto e = error_at(v, "answer-" + std::to_string(i)); !e.empty()) {
+                item.set("error", e);
+            }
             list.push_back(item);
         }
         d.set("questions", list);
@@ -981,6 +995,10 @@ struct pages::impl {
             slot.set("index", std::to_string(i));
             slot.set("question_label", text(v, "ui.field.question_n", {{"n", n}}));
             slot.set("answer_label", text(v, "ui.field.answer_n", {{"n", n}}));
+            // kainjow: an empty string still opens {{#error}}.
+            if (auto e = error_at(v, "answer-" + std::to_string(i)); !e.empty()) {
+                slot.set("error", e);
+            }
             mus::data options(mus::data::type::list);
             for (std::size_t q = 0; q < pool->size(); ++q) {
                 mus::data option;

@@ -532,6 +532,10 @@ TEST_CASE("pages: security questions are registered through the forms and then a
     CHECK(res.status == 400);
     CHECK_THAT(html(res), Contains(messages()->text("en", "ui.error.answer_required")));
     CHECK_THAT(html(res), Contains("<option value=\"street\" selected>"));
+    // At the answer that is missing, and only there.
+    CHECK_THAT(html(res), Contains("id=\"answer-2-error\""));
+    CHECK_THAT(html(res), Contains("aria-invalid=\"true\" aria-describedby=\"answer-2-error\""));
+    CHECK(html(res).find("answer-0-error") == std::string::npos);
 
     res = h.post("/enroll/questions", {{"csrf", token},
                                        {"question_0", "pet"},
@@ -585,6 +589,11 @@ TEST_CASE("pages: security questions are registered through the forms and then a
     CHECK(res.status == 400);
     CHECK_THAT(html(res), Contains("href=\"#answer-0\""));
     CHECK_THAT(html(res), Contains(messages()->text("en", "problem.proof_invalid")));
+    // Next to the first answer too, and that field marked; the others not.
+    CHECK_THAT(html(res), Contains("<p class=\"field-error\" id=\"answer-0-error\">" +
+                                   messages()->text("en", "problem.proof_invalid") + "</p>"));
+    CHECK_THAT(html(res), Contains("aria-invalid=\"true\" aria-describedby=\"answer-0-error\""));
+    CHECK(html(res).find("answer-1-error") == std::string::npos);
     // Asked again (a wrong answer uses the questions up); the answers typed are not echoed.
     CHECK(html(res).find("not the answer") == std::string::npos);
     asked = hidden(html(res), "questions");
