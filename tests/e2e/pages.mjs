@@ -292,8 +292,8 @@ async function resetSmsQuestions(page, user) {
     await page.waitForURL('**/reset');
     await page.fill('#username', user.login);
     await submit(page);
-    await expectText(page, msg('en', 'ui.step.progress', { passed: '1', required: '2' }),
-        'the first of two gates');
+    const step = (n) => msg('en', 'ui.step.progress', { passed: String(n), required: '2' });
+    await expectText(page, step(1), 'the first of two gates');
     const label = msg('en', 'ui.method.sms', { hint: '' }).trim();
     const sms = page.locator('label', { hasText: label });
     check(await sms.count() === 1, 'no text message to choose');
@@ -304,18 +304,19 @@ async function resetSmsQuestions(page, user) {
     await sms.click();
     await submit(page);
     await expectText(page, msg('en', 'ui.step.code_sent', { hint }), 'the code was texted');
+    await expectText(page, step(1), 'the first gate on the code page');
     await inspect(page, 'sms-reset-code');
     await page.fill('#code', (await ask({ op: 'sms_code', number: user.number })).code);
     await submit(page);
 
     // The second gate: the text message is used, the questions are left.
-    await expectText(page, msg('en', 'ui.step.progress', { passed: '2', required: '2' }),
-        'the second of two gates');
+    await expectText(page, step(2), 'the second of two gates');
     check(await page.locator('main input[type=radio]').count() === 1, 'more than questions left');
     await expectText(page, msg('en', 'ui.method.questions'), 'questions offered');
     await inspect(page, 'sms-reset-choose-second');
     await submit(page);
     await expectText(page, msg('en', 'ui.step.answer_questions'), 'the questions asked');
+    await expectText(page, step(2), 'the second gate on the questions page');
     await inspect(page, 'sms-reset-questions');
 
     // A wrong answer: the specific message, in the summary and at the field; nothing changes.
@@ -328,6 +329,7 @@ async function resetSmsQuestions(page, user) {
         'the message at the field');
     check(await page.locator('#answer-0').getAttribute('aria-invalid') === 'true',
         'the field is marked invalid');
+    await expectText(page, step(2), 'still the second gate');
     await inspect(page, 'sms-reset-wrong-answer');
     check((await ask({ op: 'can_bind', login: user.login, password: plan.password })).ok,
         'the wrong answer changed the password');

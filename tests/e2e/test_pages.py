@@ -11,9 +11,9 @@ What the browser does, axe-core (no serious or critical violation) and a screens
   * t28: unlocks its locked account with an e-mailed code;
   * t25 (two gates, by a rule of this test's configuration): registers a mobile number (the
     texted code) and security questions, sees both listed (the number masked), resets with the
-    texted code and then the questions (a wrong answer first: its message in the summary and at
-    the field, nothing changed; then the right ones), the new password typed twice (differently
-    first: refused).
+    texted code and then the questions, each page saying its step of the two (a wrong answer
+    first: its message in the summary and at the field, nothing changed; then the right ones),
+    the new password typed twice (differently first: refused).
 Afterwards the directory must take each new password (and no longer t25's old one).
 
 This side owns the servers and the secrets: it starts the gateway, prepares the accounts, reads
