@@ -341,7 +341,7 @@ async function resetSmsQuestions(page, user) {
 
     // Typed twice: differently first (refused), then the same.
     await page.fill('#new_password', user.new);
-    await page.fill('#confirm_password', `${user.new}x`);
+    await page.fill('#confirm_password', user.mismatch);
     await submit(page);
     await expectText(page, msg('en', 'problem.password_mismatch'), 'the two passwords differ');
     await inspect(page, 'sms-reset-mismatch');

@@ -114,6 +114,8 @@ class PagesTest(harness.GatewayTestCase):
         answers = {q["text"]["en"]: a for q, a in zip(harness.QUESTION_POOL, harness.ANSWERS)}
         for a in answers.values():
             harness.SECRETS.add(a, "security answer")
+        wrong = "Not The Answer At All"
+        harness.SECRETS.add(wrong, "wrong security answer")
         for n in (SMS_NUMBER, SMS_E164, "010 5555 0025", "01055550025"):
             harness.SECRETS.add(n, "mobile number")
         questions = self.gw.config()["methods"]["questions"]
@@ -133,7 +135,8 @@ class PagesTest(harness.GatewayTestCase):
                        "new": harness.new_password("Seoul")},
                 "unlock": {"login": UNLOCK_USER, "email": f"{UNLOCK_USER}@example.org"},
                 "sms": {"login": SMS_USER, "number": SMS_NUMBER, "answers": answers,
-                        "wrong": "Not The Answer At All", "new": harness.new_password("Texts")},
+                        "wrong": wrong, "new": harness.new_password("Texts"),
+                        "mismatch": harness.new_password("Other")},
             },
             "questions": {"register": questions["register_count"],
                           "asked": questions["answer_count"]},
