@@ -366,6 +366,17 @@ struct pages::impl {
         }
     }
 
+    /// The message of the error at input `field` ("" = none): for the inputs a template
+    /// repeats in a list, which cannot name their own "<field>_error" as render() sets it.
+    static std::string error_at(const view& v, std::string_view field) {
+        for (const auto& e : v.errors) {
+            if (e.field == field) {
+                return e.message;
+            }
+        }
+        return {};
+    }
+
     /// Renders template `name` with `d` inside the layout into v.res.
     void render(view& v, std::string_view name, mus::data d, unsigned status = 200) const {
         mus::mustache body(templates.source(name));
@@ -502,19 +513,47 @@ struct pages::impl {
                     {{"hint", m.hint}});
     }
 
+    /// Where a flow of several gates stands, for "Step 2 of 2" on each of its pages. The forms
+    /// carry it (hidden fields, as the offers) because only verify tells it; it is shown and
+    /// nothing else: the engine counts the gates itself.
+    struct gates {
+        unsigned passed = 0;
+        unsigned required = 1;
+
+        static gates from(const form& f) {
+            const auto number = [&](std::string_view name) {
+                const std::string s = f.text(name);
+                return s.size() == 1 && s[0] >= '0' && s[0] <= '9'
+                           ? static_cast<unsigned>(s[0] - '0')
+                           : 0U;
+            };
+            gates g{number("gates_passed"), number("gates_required")};
+            if (g.required < 1 || g.required > 2 || g.passed >= g.required) {
+                return {};
+            }
+            return g;
+        }
+    };
+
+    /// The hidden fields of `g` and, in a flow of several gates, the step the page is.
+    void set_gates(const view& v, mus::data& d, gates g) const {
+        d.set("gates_passed", std::to_string(g.passed));
+        d.set("gates_required", std::to_string(g.required));
+        if (g.required > 1) {
+            d.set("progress", text(v, "ui.step.progress",
+                                   {{"passed", std::to_string(g.passed + 1)},
+                                    {"required", std::to_string(g.required)}}));
+        }
+    }
+
     void choose_page(view& v, flow_type t, std::string_view flow,
-                     const std::vector<flows::method_offer>& offers, unsigned passed,
-                     unsigned required) const {
+                     const std::vector<flows::method_offer>& offers, gates g) const {
         v.title = title_of(v, t);
         mus::data d = base_data(v);
         d.set("action", base_of(t) + "/challenge");
         d.set("flow", std::string(flow));
         d.set("offers", offers_text(offers));
-        if (required > 1) {
-            d.set("progress", text(v, "ui.step.progress",
-                                   {{"passed", std::to_string(passed + 1)},
-                                    {"required", std::to_string(required)}}));
-        }
+        set_gates(v, d, g);
         mus::data list(mus::data::type::list);
         bool first = true;
         for (const auto& m : offers) {
@@ -536,13 +575,14 @@ struct pages::impl {
     }
 
     void code_page(view& v, flow_type t, std::string_view flow, const flows::method_offer& m,
-                   const std::vector<flows::method_offer>& offers) const {
+                   const std::vector<flows::method_offer>& offers, gates g) const {
         v.title = title_of(v, t);
         mus::data d = base_data(v);
         d.set("action", base_of(t) + "/verify");
         d.set("flow", std::string(flow));
         d.set("method", m.id);
         d.set("offers", offers_text(offers));
+        set_gates(v, d, g);
         d.set("prompt", m.kind == "totp" ? text(v, "ui.step.enter_totp")
                                          : text(v, "ui.step.code_sent", {{"hint", m.hint}}));
         render(v, "code", std::move(d), v.errors.empty() ? 200 : 400);
@@ -576,13 +616,14 @@ struct pages::impl {
 
     void questions_page(view& v, flow_type t, std::string_view flow, const flows::method_offer& m,
                         const std::vector<flows::method_offer>& offers,
-                        const std::vector<flows::question_prompt>& questions) const {
+                        const std::vector<flows::question_prompt>& questions, gates g) const {
         v.title = title_of(v, t);
         mus::data d = base_data(v);
         d.set("action", base_of(t) + "/verify");
         d.set("flow", std::string(flow));
         d.set("method", m.id);
         d.set("offers", offers_text(offers));
+        set_gates(v, d, g);
         d.set("questions_json", questions_text(questions));
         mus::data list(mus::data::type::list);
         for (std::size_t i = 0; i < questions.size(); ++i) {
@@ -590,6 +631,9 @@ struct pages::impl {
             item.set("index", std::to_string(i));
             item.set("text", questions[i].text);
             item.set("first", i == 0);
+            if (auto e = error_at(v, "answer-" + std::to_string(i)); !e.empty()) {
+                item.set("error", e);
+            }
             list.push_back(item);
         }
         d.set("questions", list);
@@ -633,19 +677,21 @@ struct pages::impl {
             error(v, started.error(), "username");
             return start_page(v, t, username);
         }
-        choose_page(v, t, started->flow.reveal(), started->methods, 0, started->gates_required);
+        choose_page(v, t, started->flow.reveal(), started->methods,
+                    gates{0, started->gates_required});
     }
 
     void post_challenge(view& v, flow_type t, const form& f) const {
         const common::secret flow = f.secret("flow");
         const std::string method = f.text("method");
         const auto offers = offers_from(f.text("offers"));
+        const auto g = gates::from(f);
         const auto ctx = context_of(v);
         auto offer = std::find_if(offers.begin(), offers.end(),
                                   [&](const flows::method_offer& o) { return o.id == method; });
         if (method.empty() || offer == offers.end()) {
             error(v, flows::failure(problem::method_not_available));
-            return choose_page(v, t, flow.reveal(), offers, 0, 1);
+            return choose_page(v, t, flow.reveal(), offers, g);
         }
         auto sent = engine.challenge(t, ctx, flow.reveal(), method);
         v.res.not_before = engine.respond_not_before(ctx);
@@ -654,12 +700,12 @@ struct pages::impl {
                 return flow_message(v, t, sent.error());
             }
             error(v, sent.error());
-            return choose_page(v, t, flow.reveal(), offers, 0, 1);
+            return choose_page(v, t, flow.reveal(), offers, g);
         }
         if (offer->kind == "questions") {
-            return questions_page(v, t, flow.reveal(), *offer, offers, sent->questions);
+            return questions_page(v, t, flow.reveal(), *offer, offers, sent->questions, g);
         }
-        code_page(v, t, flow.reveal(), *offer, offers);
+        code_page(v, t, flow.reveal(), *offer, offers, g);
     }
 
     void post_verify(view& v, flow_type t, const form& f) const {
@@ -667,6 +713,7 @@ struct pages::impl {
         const std::string method = f.text("method");
         const common::secret code = f.secret("code");
         auto offers = offers_from(f.text("offers"));
+        const auto g = gates::from(f);
         const auto offer =
             std::find_if(offers.begin(), offers.end(),
                          [&](const flows::method_offer& o) { return o.id == method; });
@@ -676,8 +723,8 @@ struct pages::impl {
         const std::vector<flows::question_prompt> asked =
             questions ? questions_from(f.text("questions")) : std::vector<flows::question_prompt>{};
         const auto again = [&] {
-            return questions ? questions_page(v, t, flow.reveal(), m, offers, asked)
-                             : code_page(v, t, flow.reveal(), m, offers);
+            return questions ? questions_page(v, t, flow.reveal(), m, offers, asked, g)
+                             : code_page(v, t, flow.reveal(), m, offers, g);
         };
         const std::string field = questions ? "answer-0" : "code";
         flows::proof proof;
@@ -712,14 +759,14 @@ struct pages::impl {
                     v.errors.clear();
                     return flow_message(v, t, fresh.error());
                 }
-                return questions_page(v, t, flow.reveal(), m, offers, fresh->questions);
+                return questions_page(v, t, flow.reveal(), m, offers, fresh->questions, g);
             }
             return again();
         }
         if (checked->gates_passed < checked->gates_required) {
             std::erase_if(offers, [&](const flows::method_offer& o) { return o.id == method; });
-            return choose_page(v, t, flow.reveal(), offers, checked->gates_passed,
-                               checked->gates_required);
+            return choose_page(v, t, flow.reveal(), offers,
+                               gates{checked->gates_passed, checked->gates_required});
         }
         if (t == flow_type::reset) {
             return new_password_page(v, flow.reveal());
@@ -977,6 +1024,10 @@ struct pages::impl {
             slot.set("index", std::to_string(i));
             slot.set("question_label", text(v, "ui.field.question_n", {{"n", n}}));
             slot.set("answer_label", text(v, "ui.field.answer_n", {{"n", n}}));
+            // kainjow: an empty string still opens {{#error}}.
+            if (auto e = error_at(v, "answer-" + std::to_string(i)); !e.empty()) {
+                slot.set("error", e);
+            }
             mus::data options(mus::data::type::list);
             for (std::size_t q = 0; q < pool->size(); ++q) {
                 mus::data option;

@@ -1,7 +1,7 @@
 // The browser side of tests/e2e/test_pages.py: Debian's /usr/bin/chromium, headless, through
 // playwright-core (no browser download), over the real pages of `ssprd serve`. Reads the plan
-// (one JSON line) on stdin; asks test_pages.py for mailed codes, authenticator codes and
-// directory checks with one JSON line on stdout each and reads the answer on stdin. Every page
+// (one JSON line) on stdin; asks test_pages.py for mailed and texted codes, authenticator codes
+// and directory checks with one JSON line on stdout each and reads the answer on stdin. Every page
 // is checked by axe-core (no serious or critical violation) and saved as a screenshot.
 // Logs go to stderr; no password, code or token is ever printed.
 import { chromium } from 'playwright-core';
@@ -215,6 +215,143 @@ async function reset(page, l, user, name, secret) {
         'the resubmitted form changed the password');
 }
 
+/** Signs in, registers a mobile number and security questions through the forms, signs out. */
+async function enrollSmsQuestions(page, user) {
+    await page.locator('a[href="/enroll"]').first().click();
+    await page.waitForURL('**/enroll');
+    await page.fill('#username', user.login);
+    await page.fill('#password', plan.password);
+    await submit(page);
+    await expectText(page, msg('en', 'ui.enroll.none'), 'methods page before registering');
+    check(await page.locator('#number').getAttribute('autocomplete') === 'tel',
+        'mobile number: autocomplete=tel');
+
+    await ask({ op: 'mark' });
+    await page.fill('#number', user.number);
+    await submit(page, 'form[action="/enroll/sms"] button[type=submit]');
+    await expectText(page, msg('en', 'ui.enroll.sms_sent', { address: user.number }),
+        'the number the code went to');
+    check(await page.locator('#code').getAttribute('autocomplete') === 'one-time-code',
+        'text message code: autocomplete=one-time-code');
+    await inspect(page, 'sms-enroll-sms-code');
+    await page.fill('#code', (await ask({ op: 'sms_code', number: user.number })).code);
+    await submit(page);
+    await expectText(page, msg('en', 'ui.enroll.done_sms'), 'number registered');
+    const listed = await page.locator('table.methods').innerText();
+    check(listed.includes(msg('en', 'ui.enroll.method_sms', { hint: '' }).trim()),
+        `the number is not listed: ${listed}`);
+    check(listed.includes('0025') && !listed.includes('5555'),
+        `the number is not listed masked: ${listed}`);
+    // Two gates for this user: one method is not enough yet.
+    await expectText(page, msg('en', 'ui.enroll.incomplete', { required: '2' }),
+        'two methods needed');
+    await inspect(page, 'sms-enroll-sms-done');
+
+    await page.locator('a[href="/enroll/questions"]').first().click();
+    await page.waitForURL('**/enroll/questions');
+    await expectText(page, msg('en', 'ui.enroll.questions_intro',
+        { count: String(plan.questions.register) }), 'the questions page');
+    await inspect(page, 'sms-enroll-questions');
+    const slots = await page.locator('main select').count();
+    check(slots === plan.questions.register, `${slots} questions to choose`);
+    const chosen = new Set();
+    for (let i = 0; i < slots; i += 1) {
+        // The preselected choices differ; answer each with the answer of its text.
+        const text = (await page.locator(`#question-${i} option:checked`).innerText()).trim();
+        check(user.answers[text] !== undefined, `an unknown question: ${text}`);
+        chosen.add(text);
+        await page.fill(`#answer-${i}`, user.answers[text]);
+    }
+    check(chosen.size === slots, 'the same question preselected twice');
+    await submit(page);
+    await expectText(page, msg('en', 'ui.enroll.done_questions'), 'questions registered');
+    await expectText(page, msg('en', 'ui.enroll.method_questions'), 'questions listed');
+    await expectText(page, msg('en', 'ui.enroll.method_sms', { hint: '' }).trim(),
+        'number still listed');
+    await expectText(page, msg('en', 'ui.enroll.complete'), 'registration complete');
+    await inspect(page, 'sms-enroll-done');
+    await submit(page, 'form[action="/enroll/signout"] button[type=submit]');
+}
+
+/** The answers of the questions the page asks now, by their labels; `wrong` replaces the first. */
+async function answerQuestions(page, user, wrong) {
+    const asked = await page.locator('main input[id^="answer-"]').count();
+    check(asked === plan.questions.asked, `${asked} questions asked`);
+    for (let i = 0; i < asked; i += 1) {
+        const text = (await page.locator(`label[for="answer-${i}"]`).innerText()).trim();
+        check(user.answers[text] !== undefined, `asked an unknown question: ${text}`);
+        check(await page.locator(`#answer-${i}`).inputValue() === '', 'an answer was echoed');
+        await page.fill(`#answer-${i}`, i === 0 && wrong ? wrong : user.answers[text]);
+    }
+    await submit(page);
+}
+
+/** Forgot password with two gates: a text message code, then the questions (one wrong first). */
+async function resetSmsQuestions(page, user) {
+    await page.locator('a[href="/reset"]').first().click();
+    await page.waitForURL('**/reset');
+    await page.fill('#username', user.login);
+    await submit(page);
+    const step = (n) => msg('en', 'ui.step.progress', { passed: String(n), required: '2' });
+    await expectText(page, step(1), 'the first of two gates');
+    const label = msg('en', 'ui.method.sms', { hint: '' }).trim();
+    const sms = page.locator('label', { hasText: label });
+    check(await sms.count() === 1, 'no text message to choose');
+    const hint = (await sms.innerText()).replace(label, '').trim();
+    check(hint.endsWith('0025') && !hint.includes('5555'), `the number is not masked: ${hint}`);
+    await inspect(page, 'sms-reset-choose');
+    await ask({ op: 'mark' });
+    await sms.click();
+    await submit(page);
+    await expectText(page, msg('en', 'ui.step.code_sent', { hint }), 'the code was texted');
+    await expectText(page, step(1), 'the first gate on the code page');
+    await inspect(page, 'sms-reset-code');
+    await page.fill('#code', (await ask({ op: 'sms_code', number: user.number })).code);
+    await submit(page);
+
+    // The second gate: the text message is used, the questions are left.
+    await expectText(page, step(2), 'the second of two gates');
+    check(await page.locator('main input[type=radio]').count() === 1, 'more than questions left');
+    await expectText(page, msg('en', 'ui.method.questions'), 'questions offered');
+    await inspect(page, 'sms-reset-choose-second');
+    await submit(page);
+    await expectText(page, msg('en', 'ui.step.answer_questions'), 'the questions asked');
+    await expectText(page, step(2), 'the second gate on the questions page');
+    await inspect(page, 'sms-reset-questions');
+
+    // A wrong answer: the specific message, in the summary and at the field; nothing changes.
+    await answerQuestions(page, user, user.wrong);
+    const refusal = msg('en', 'problem.proof_invalid');
+    await expectText(page, refusal, 'the wrong answer');
+    check((await page.locator('.error-summary a[href="#answer-0"]').innerText()) === refusal,
+        'the error summary links to the first answer');
+    check((await page.locator('#answer-0-error').innerText()) === refusal,
+        'the message at the field');
+    check(await page.locator('#answer-0').getAttribute('aria-invalid') === 'true',
+        'the field is marked invalid');
+    await expectText(page, step(2), 'still the second gate');
+    await inspect(page, 'sms-reset-wrong-answer');
+    check((await ask({ op: 'can_bind', login: user.login, password: plan.password })).ok,
+        'the wrong answer changed the password');
+
+    // Asked again (maybe other questions): the right answers pass the second gate.
+    await answerQuestions(page, user, null);
+    await expectText(page, msg('en', 'ui.password.rules_title'), 'the new password page');
+    await inspect(page, 'sms-reset-new-password');
+
+    // Typed twice: differently first (refused), then the same.
+    await page.fill('#new_password', user.new);
+    await page.fill('#confirm_password', user.mismatch);
+    await submit(page);
+    await expectText(page, msg('en', 'problem.password_mismatch'), 'the two passwords differ');
+    await inspect(page, 'sms-reset-mismatch');
+    await page.fill('#new_password', user.new);
+    await page.fill('#confirm_password', user.new);
+    await submit(page);
+    await expectText(page, msg('en', 'ui.done.changed'), 'password changed');
+    await inspect(page, 'sms-reset-done');
+}
+
 async function unlock(page, user) {
     await page.goto(`${plan.base}/unlock`);
     await inspect(page, 'unlock-start');
@@ -294,6 +431,12 @@ try {
     });
 
     await scenario('unlock (en)', 'en-GB', (page) => unlock(page, plan.users.unlock));
+
+    await scenario('enroll SMS + questions, then reset with both (en)', 'en-US', async (page) => {
+        await page.goto(`${plan.base}/`);
+        await enrollSmsQuestions(page, plan.users.sms);
+        await resetSmsQuestions(page, plan.users.sms);
+    });
 } finally {
     await browser.close();
 }

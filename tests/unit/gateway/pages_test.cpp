@@ -1,7 +1,8 @@
 // The server-rendered pages (gateway/pages.hpp) over the real flows engine on the fakes of its
 // seams, without sockets: the CSRF token and Origin rule, the language choice, the escaping of
-// what users type, and a reset through the forms (with a refused password, a mismatch and a
-// resubmitted completed form).
+// what users type, a reset through the forms (with a refused password, a mismatch and a
+// resubmitted completed form), the step of a two-gate flow on each of its pages, and security
+// questions registered and answered (a refusal shown at its field).
 #include "gateway/pages.hpp"
 
 #include "common/random.hpp"
@@ -446,6 +447,79 @@ TEST_CASE("pages: a reset through the forms; a refused password shows its rule; 
     CHECK(h.sender->messages().size() == sent);
 }
 
+TEST_CASE("pages: a flow of two gates says its step on each of its pages, after a wrong code "
+          "and a refused choice too",
+          "[gateway][pages]") {
+    harness h([](config::config& c) { c.policy.default_gates = 2; });
+    store::enrollment e;
+    e.user_dn = std::string(alice_dn);
+    const auto now = store::to_timestamp(h.clock->system_now());
+    e.emails.push_back({"alice@example.org", now});
+    e.phones.push_back({"+82 10 5555 0001", now});
+    REQUIRE(h.store->put_enrollment(e, now));
+    const std::string token = h.csrf();
+    const std::string step1 = "<p class=\"progress\">Step 1 of 2</p>";
+    const std::string step2 = "<p class=\"progress\">Step 2 of 2</p>";
+    // What the page's form sends on: its hidden fields and `more`.
+    const auto fields = [&](const std::string& page,
+                            std::vector<std::pair<std::string, std::string>> more) {
+        for (const auto* name : {"flow", "offers", "gates_passed", "gates_required"}) {
+            more.emplace_back(name, hidden(page, name));
+        }
+        more.emplace_back("csrf", token);
+        return more;
+    };
+
+    auto res = h.post("/reset/start", {{"csrf", token}, {"username", "alice"}});
+    REQUIRE(res.status == 200);
+    CHECK_THAT(html(res), Contains(step1));
+    std::string page = html(res);
+    res = h.post("/reset/challenge", fields(page, {{"method", "email-0"}}));
+    REQUIRE(res.status == 200);
+    CHECK_THAT(html(res), Contains(step1));
+    page = html(res);
+    const std::string mailed = h.sender->last_code();
+    res = h.post("/reset/verify",
+                 fields(page, {{"method", "email-0"}, {"code", mailed == "000000" ? "1" : "0"}}));
+    CHECK(res.status == 400);
+    CHECK_THAT(html(res), Contains(step1));
+    res = h.post("/reset/verify", fields(page, {{"method", "email-0"}, {"code", mailed}}));
+    REQUIRE(res.status == 200);
+    CHECK_THAT(html(res), Contains(step2));
+    CHECK(html(res).find("value=\"email-0\"") == std::string::npos); // used up
+    page = html(res);
+
+    // A method that is not offered: refused, still the second step.
+    res = h.post("/reset/challenge", fields(page, {{"method", "email-0"}}));
+    CHECK(res.status == 400);
+    CHECK_THAT(html(res), Contains(messages()->text("en", "problem.method_not_available")));
+    CHECK_THAT(html(res), Contains(step2));
+    res = h.post("/reset/challenge", fields(page, {{"method", "sms-0"}}));
+    REQUIRE(res.status == 200);
+    CHECK_THAT(html(res), Contains(step2));
+    page = html(res);
+    res = h.post("/reset/verify",
+                 fields(page, {{"method", "sms-0"}, {"code", h.sender->last_code()}}));
+    REQUIRE(res.status == 200);
+    CHECK_THAT(html(res), Contains("autocomplete=\"new-password\""));
+
+    // What the form says is shown, never believed: a forged "1 of 1" passes no gate.
+    res = h.post("/reset/start", {{"csrf", token}, {"username", "alice"}});
+    page = html(res);
+    res = h.post("/reset/challenge", fields(page, {{"method", "email-0"}}));
+    page = html(res);
+    auto forged = fields(page, {{"method", "email-0"}, {"code", h.sender->last_code()}});
+    for (auto& [k, value] : forged) {
+        if (k == "gates_required") {
+            value = "1";
+        }
+    }
+    res = h.post("/reset/verify", forged);
+    REQUIRE(res.status == 200);
+    CHECK_THAT(html(res), Contains(step2));
+    CHECK(html(res).find("autocomplete=\"new-password\"") == std::string::npos);
+}
+
 TEST_CASE("pages: enrollment signs in with the API's session cookie and lists the methods",
           "[gateway][pages]") {
     harness h;
@@ -532,6 +606,10 @@ TEST_CASE("pages: security questions are registered through the forms and then a
     CHECK(res.status == 400);
     CHECK_THAT(html(res), Contains(messages()->text("en", "ui.error.answer_required")));
     CHECK_THAT(html(res), Contains("<option value=\"street\" selected>"));
+    // At the answer that is missing, and only there.
+    CHECK_THAT(html(res), Contains("id=\"answer-2-error\""));
+    CHECK_THAT(html(res), Contains("aria-invalid=\"true\" aria-describedby=\"answer-2-error\""));
+    CHECK(html(res).find("answer-0-error") == std::string::npos);
 
     res = h.post("/enroll/questions", {{"csrf", token},
                                        {"question_0", "pet"},
@@ -585,6 +663,11 @@ TEST_CASE("pages: security questions are registered through the forms and then a
     CHECK(res.status == 400);
     CHECK_THAT(html(res), Contains("href=\"#answer-0\""));
     CHECK_THAT(html(res), Contains(messages()->text("en", "problem.proof_invalid")));
+    // Next to the first answer too, and that field marked; the others not.
+    CHECK_THAT(html(res), Contains("<p class=\"field-error\" id=\"answer-0-error\">" +
+                                   messages()->text("en", "problem.proof_invalid") + "</p>"));
+    CHECK_THAT(html(res), Contains("aria-invalid=\"true\" aria-describedby=\"answer-0-error\""));
+    CHECK(html(res).find("answer-1-error") == std::string::npos);
     // Asked again (a wrong answer uses the questions up); the answers typed are not echoed.
     CHECK(html(res).find("not the answer") == std::string::npos);
     asked = hidden(html(res), "questions");
