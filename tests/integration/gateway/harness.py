@@ -32,6 +32,7 @@ import email
 import email.policy
 import hashlib
 import hmac
+import html.parser
 import http.client
 import json
 import os
@@ -830,6 +831,62 @@ class Client:
 
     def delete(self, path, **kw):
         return self.request("DELETE", path, content_type=None, **kw)
+
+
+# ---- the HTML forms, as a browser without JavaScript submits them ----------------------------
+
+class Forms(html.parser.HTMLParser):
+    """The forms of one page: action and the values a browser would submit (hidden and text
+    inputs, the checked radio button)."""
+
+    def __init__(self, page):
+        super().__init__()
+        self.forms = []
+        self.feed(page)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form":
+            self.forms.append({"action": a.get("action", ""), "fields": {}})
+        elif tag == "input" and self.forms and a.get("name"):
+            if a.get("type") == "radio" and "checked" not in a:
+                return
+            self.forms[-1]["fields"][a["name"]] = a.get("value") or ""
+
+    def form(self, action):
+        for f in self.forms:
+            if f["action"] == action:
+                return dict(f["fields"])
+        raise AssertionError(f"no form posting to {action}; forms: "
+                             f"{[f['action'] for f in self.forms]}")
+
+
+class Browser:
+    """Cookies and Origin for form posts over several instances behind one public URL."""
+
+    def __init__(self, origin):
+        self.origin = origin
+        self.cookies = {}
+
+    def headers(self):
+        h = {"Origin": self.origin}
+        if self.cookies:
+            h["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        return h
+
+    def keep(self, r):
+        for value in r.headers.get_all("Set-Cookie") or []:
+            name, _, rest = value.partition("=")
+            self.cookies[name.strip()] = rest.split(";", 1)[0]
+        return r
+
+    def get(self, client, path):
+        return self.keep(client.get(path, headers=self.headers()))
+
+    def post(self, client, path, fields):
+        raw = urllib.parse.urlencode(fields)
+        return self.keep(client.post(path, raw=raw, headers=self.headers(),
+                                     content_type="application/x-www-form-urlencoded"))
 
 
 # ---- codes from the SMTP sink and the SMS webhook ------------------------------------------------

@@ -12,15 +12,13 @@ fresh HMAC key, so earlier runs do not count.
 
   python3 test_multi_instance.py SSPRD [--directory openldap|ad]
 """
-import html.parser
 import os
 import subprocess
 import sys
-import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import enroll, method_of, new_password  # noqa: E402
+from harness import Browser, Forms, enroll, method_of, new_password  # noqa: E402
 
 ROAMER, BLOCKED, PAGER = "t12", "t13", "t16"
 
@@ -38,60 +36,6 @@ def forget_enrollments(env, dns):
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
     if p.returncode != 0:
         raise AssertionError(f"psql could not clear old enrollments: {p.stdout.decode()}")
-
-
-class Forms(html.parser.HTMLParser):
-    """The forms of one page: action and the values a browser would submit (hidden and text
-    inputs, the checked radio button)."""
-
-    def __init__(self, page):
-        super().__init__()
-        self.forms = []
-        self.feed(page)
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "form":
-            self.forms.append({"action": a.get("action", ""), "fields": {}})
-        elif tag == "input" and self.forms and a.get("name"):
-            if a.get("type") == "radio" and "checked" not in a:
-                return
-            self.forms[-1]["fields"][a["name"]] = a.get("value") or ""
-
-    def form(self, action):
-        for f in self.forms:
-            if f["action"] == action:
-                return dict(f["fields"])
-        raise AssertionError(f"no form posting to {action}; forms: "
-                             f"{[f['action'] for f in self.forms]}")
-
-
-class Browser:
-    """Cookies and Origin for form posts over several instances behind one public URL."""
-
-    def __init__(self, origin):
-        self.origin = origin
-        self.cookies = {}
-
-    def headers(self):
-        h = {"Origin": self.origin}
-        if self.cookies:
-            h["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        return h
-
-    def keep(self, r):
-        for value in r.headers.get_all("Set-Cookie") or []:
-            name, _, rest = value.partition("=")
-            self.cookies[name.strip()] = rest.split(";", 1)[0]
-        return r
-
-    def get(self, client, path):
-        return self.keep(client.get(path, headers=self.headers()))
-
-    def post(self, client, path, fields):
-        raw = urllib.parse.urlencode(fields)
-        return self.keep(client.post(path, raw=raw, headers=self.headers(),
-                                     content_type="application/x-www-form-urlencoded"))
 
 
 class MultiInstanceTest(harness.GatewayTestCase):
