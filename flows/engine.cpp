@@ -648,6 +648,20 @@ void engine::impl::send_code(const snapshot& s, const subject& sub, const offer&
     e.step = "delivery.code";
     e.method = std::string(method_name(o.kind));
     e.hint = o.hint;
+    // A transient failure is recorded at once (the code stays queued and is retried until it
+    // expires); the completion records the final outcome.
+    msg.on_deferred = [audit, observe = d.on_event, e](const delivery::failure& f) {
+        audit::event deferred = e;
+        deferred.outcome = "failed";
+        deferred.reason = "delivery.retrying";
+        deferred.diagnostic = f.code.message();
+        if (observe) {
+            observe(deferred);
+        }
+        if (audit) {
+            audit->record(std::move(deferred));
+        }
+    };
     auto queued = d.sender->async_send(
         std::move(msg), [audit, observe = d.on_event, e](const delivery::result<void>& r) mutable {
             e.outcome = r ? "ok" : "failed";
