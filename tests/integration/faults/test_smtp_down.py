@@ -7,9 +7,10 @@ challenge, and started again afterwards.
   * the audit file records the failed delivery at once (step delivery.code, outcome failed,
     reason delivery.retrying): the code stays in the dispatcher's retry queue, retried with a
     backoff of at most 30 s (delivery.retry_backoff_max) until the code expires;
-  * SMTP back: the queued code arrives exactly once within REDELIVERY_WAIT_S (the sink is down
-    a few seconds, so the next retry is at most a few seconds after it returns), the audit
-    records delivery.code ok, and that code passes the gate and the reset completes (test_2);
+  * SMTP back after DOWN_S more seconds (several retries failed meanwhile, audited once): the
+    queued code arrives exactly once within REDELIVERY_WAIT_S (after that long down, the next
+    retry's wait is a few seconds), the audit records delivery.code ok, and that code passes
+    the gate and the reset completes (test_2);
   * a new flow's challenge then delivers exactly one code (test_3).
 
   python3 test_smtp_down.py SSPRD
@@ -26,7 +27,9 @@ from harness import enroll, method_of, new_password  # noqa: E402
 USER = "t03"
 ADDRESS = f"{USER}@example.org"
 AUDIT_BOUND_S = 30
-# How long after SMTP is back a queued code would have to arrive.
+# How long SMTP stays down after the first failure is audited (retries at about 0.5, 1.5, 3.5 s).
+DOWN_S = 5
+# How long after SMTP is back the queued code must arrive (the next retry is at most ~8 s away).
 REDELIVERY_WAIT_S = 15
 
 
@@ -74,6 +77,11 @@ class SmtpDownTest(faultenv.FaultTestCase):
             self.assertEqual(new[0].get("reason"), "delivery.retrying", f"audit: {new[0]}")
             print(f"challenge 202 in {took:.2f}s; audit: delivery.code {new[0].get('outcome')} "
                   f"({new[0].get('reason')}: {new[0].get('diagnostic')})", file=sys.stderr)
+            # Down long enough for several retries to fail: each is in the queue, not audited
+            # again, and none gives the code up.
+            time.sleep(DOWN_S)
+            self.assertEqual(len(self.delivery_events()[before:]), 1,
+                             f"audit while SMTP is down: {self.delivery_events()[before:]}")
         finally:
             if stopped:
                 self.penv.start_server("smtp")
