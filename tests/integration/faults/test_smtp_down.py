@@ -11,7 +11,9 @@ challenge, and started again afterwards.
     queued code arrives exactly once within REDELIVERY_WAIT_S (after that long down, the next
     retry's wait is a few seconds), the audit records delivery.code ok, and that code passes
     the gate and the reset completes (test_2);
-  * a new flow's challenge then delivers exactly one code (test_3).
+  * a new flow's challenge then delivers exactly one code (test_3);
+  * SMTP down again with a code waiting to be retried: SIGTERM exits 0 promptly and the audit
+    records the retry given up (delivery.code failed, delivery is shutting down) (test_4).
 
   python3 test_smtp_down.py SSPRD
 """
@@ -123,6 +125,35 @@ class SmtpDownTest(faultenv.FaultTestCase):
         self.json_of(r, 200, "gate with the code of a challenge after SMTP returned")
         time.sleep(2)
         self.assertEqual(len(self.mails_since(since)), 1, "one challenge, one mail")
+
+    def test_4_sigterm_gives_up_waiting_retries_and_exits_promptly(self):
+        if self.pending is None:
+            self.skipTest("test_1 did not get that far")
+        start = self.start_flow(USER)
+        before = len(self.delivery_events())
+        stopped = False
+        try:
+            self.penv.stop_server("smtp")
+            stopped = True
+            r = self.api.post("/api/v1/reset/challenge",
+                              {"flow": start["flow"], "method": method_of(start, "email")["id"]})
+            self.assertStatus(r, 202, "challenge with SMTP down")
+            deadline = time.monotonic() + AUDIT_BOUND_S
+            while time.monotonic() < deadline and not self.delivery_events()[before:]:
+                time.sleep(0.2)
+            self.assertTrue(self.delivery_events()[before:], "no delivery.code audit event")
+            began = time.monotonic()
+            self.assertEqual(self.gw.stop(), 0, "exit code after SIGTERM")
+            took = time.monotonic() - began
+        finally:
+            if stopped:
+                self.penv.start_server("smtp")
+        self.assertLess(took, 5, f"SIGTERM with a code waiting to be retried took {took:.2f}s")
+        reasons = [e.get("reason") for e in self.delivery_events()[before:]]
+        self.assertEqual(reasons, ["delivery.retrying", "delivery.delivery is shutting down"],
+                         "the retry is given up with an audit line")
+        print(f"SIGTERM with a code waiting to be retried: exit 0 in {took:.2f}s; audit {reasons}",
+              file=sys.stderr)
 
 
 if __name__ == "__main__":
