@@ -629,6 +629,7 @@ void engine::impl::release_argon2_slot() noexcept {
 
 void engine::impl::send_code(const snapshot& s, const subject& sub, const offer& o,
                              common::secret code, std::chrono::seconds lifetime,
+                             std::chrono::system_clock::time_point expires_at,
                              const request_context& ctx) {
     delivery::message msg;
     msg.kind = delivery::message_kind::code;
@@ -637,6 +638,8 @@ void engine::impl::send_code(const snapshot& s, const subject& sub, const offer&
     msg.destination = o.destination;
     msg.params.code = std::move(code);
     msg.params.code_lifetime = lifetime;
+    // The delivery layer measures time on the steady clock; the store's expiry is wall time.
+    msg.deadline = d.clock->steady_now() + (expires_at - d.clock->system_now());
     msg.params.organisation = s.cfg->ui.organisation;
     msg.params.display_name = sub.user ? sub.user->display_name : "";
     msg.params.helpdesk = s.cfg->ui.helpdesk_url;
@@ -915,7 +918,8 @@ result<challenge_result> engine::challenge(flow_type type, const request_context
             return store_problem(put.error());
         }
         if (sub->real) {
-            m.send_code(s, *sub, *o, std::move(issued->code), cfg.lifetime, ctx);
+            m.send_code(s, *sub, *o, std::move(issued->code), cfg.lifetime,
+                        issued->record.expires_at, ctx);
         }
         out.code_sent = true;
     } else if (o->kind == config::method::questions) {

@@ -712,6 +712,10 @@ TEST_CASE("flows: a code whose delivery is retried is audited as failed at once,
         return out;
     };
     CHECK(deliveries().empty());
+    // Retried no longer than the code lives: the deadline is the stored code's expiry.
+    const auto sent = h.sender->messages().back();
+    CHECK(sent.deadline == h.clock->steady_now() + sent.params.code_lifetime);
+    CHECK(sent.params.code_lifetime == test_config().methods.email.lifetime);
     REQUIRE(h.sender->defer_next(delivery::error::connect_failed));
     auto lines = deliveries();
     REQUIRE(lines.size() == 1);
