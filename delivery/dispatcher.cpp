@@ -121,9 +121,7 @@ dispatcher::~dispatcher() {
     wake_.notify_all();
     retry_thread_.join();
     if (!given_up.empty()) {
-        common::log(common::log_level::warning,
-                    "delivery stopping; messages waiting to be retried "
-                    "are given up",
+        common::log(common::log_level::warning, "delivery stopping; waiting retries given up",
                     {{"messages", std::to_string(given_up.size())}});
     }
     for (auto& entry : given_up) {
@@ -189,8 +187,9 @@ result<void> dispatcher::async_send(message msg, completion done) {
     p->msg = std::move(msg);
     p->done = std::move(done);
     if (!pool_.try_post([this, p = std::move(p)]() mutable { attempt(std::move(p)); })) {
-        // Only while stopping: held_ <= max_queued is the pool's own bound.
-        return refuse(error::overloaded);
+        // Only while stopping (held_ <= max_queued is the pool's own bound); never completed.
+        held_.fetch_sub(1);
+        return failure(error::stopping);
     }
     return {};
 }
