@@ -179,6 +179,12 @@ struct sms_config {
 struct delivery_config {
     smtp_config smtp;
     sms_config sms;
+    /// Messages held at once (waiting to be sent, being sent, or waiting to be retried after a
+    /// transient failure); one more is refused at once (an audit event, a metric).
+    std::size_t max_queued = 1000;
+    /// Longest wait between two attempts of one message: the backoff starts at 500 ms and doubles
+    /// up to this, with jitter; a code is retried until it expires, a notice for an hour.
+    milliseconds retry_backoff_max{30000};
 };
 
 // ---- methods ----------------------------------------------------------------------------------

@@ -413,7 +413,12 @@ object_schema<delivery_config> delivery_schema() {
     object_schema<delivery_config> d;
     d.key("smtp", &delivery_config::smtp, object_of(std::move(smtp)), "E-mail delivery.")
         .key("sms", &delivery_config::sms, object_of(std::move(sms)),
-             "Text messages through an HTTP webhook of an SMS provider.");
+             "Text messages through an HTTP webhook of an SMS provider.")
+        .key("max_queued", &delivery_config::max_queued, size{1, 100000},
+             "Messages held at once (waiting, being sent or waiting to be retried); one more is "
+             "refused.")
+        .key("retry_backoff_max", &delivery_config::retry_backoff_max, d_ms{1s, 10min},
+             "Longest wait between two attempts of a message after a transient failure.");
     return d;
 }
 

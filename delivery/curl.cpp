@@ -88,11 +88,20 @@ bool append(slist_ptr& list, const char* line) {
     return true;
 }
 
-result<void> smtp_outcome(CURLcode rc, long reply, std::string_view text) {
+result<void> smtp_outcome(CURLcode rc, long reply, std::string_view text, bool handed_over) {
     if (rc == CURLE_OK) {
         return {};
     }
     const std::string diag = diagnostic("SMTP", rc, reply, text);
+    if (handed_over) {
+        // The last reply is the one to the end of DATA when it came, else still the 354.
+        if (reply == 250) {
+            return {}; // accepted; what failed came after (QUIT)
+        }
+        if (reply < 400 || reply >= 600) {
+            return failure(error::outcome_unknown, diag);
+        }
+    }
     if (auto f = transport_failure(rc, diag)) {
         return *f;
     }
@@ -112,9 +121,12 @@ result<void> smtp_outcome(CURLcode rc, long reply, std::string_view text) {
     return failure(error::protocol_error, diag);
 }
 
-result<void> http_outcome(CURLcode rc, long status, std::string_view text) {
+result<void> http_outcome(CURLcode rc, long status, std::string_view text, bool handed_over) {
     if (rc != CURLE_OK) {
         const std::string diag = diagnostic("HTTP", rc, status, text);
+        if (handed_over && status == 0) {
+            return failure(error::outcome_unknown, diag);
+        }
         if (auto f = transport_failure(rc, diag)) {
             return *f;
         }

@@ -53,18 +53,26 @@ void ensure_curl_global();
 [[nodiscard]] bool append(slist_ptr& list, const char* line);
 
 /// The outcome of one SMTP transfer. `reply` is CURLINFO_RESPONSE_CODE (the last SMTP reply code,
-/// 0 when none came), `text` libcurl's error buffer.
+/// 0 when none came), `text` libcurl's error buffer, `handed_over` whether libcurl had read the
+/// whole message (it reads it only after the server's 354 to DATA).
+///   handed over, then a failure: the server's reply to the end of DATA decides (250 → success,
+///     the server took it; 4xx, 5xx → as below); without that reply → outcome_unknown, which is
+///     not retried (the server may have queued it: a second copy is worse than none)
 ///   transport failures: connect/resolve → connect_failed, timeout → timeout,
 ///                       TLS and certificate problems → tls_failure
 ///   refused credentials (535, 530, CURLE_LOGIN_DENIED other than 4xx) → auth_failed
 ///   other 4xx → temporary_failure, other 5xx → rejected
 ///   connection lost without a reply → temporary_failure; anything else → protocol_error
-[[nodiscard]] result<void> smtp_outcome(CURLcode rc, long reply, std::string_view text);
+[[nodiscard]] result<void> smtp_outcome(CURLcode rc, long reply, std::string_view text,
+                                        bool handed_over = false);
 
-/// The outcome of one HTTP request. `status` is CURLINFO_RESPONSE_CODE.
+/// The outcome of one HTTP request. `status` is CURLINFO_RESPONSE_CODE, `handed_over` whether the
+/// whole request body was sent (CURLINFO_SIZE_UPLOAD_T).
 ///   2xx → success; 401, 403 → auth_failed; 408, 425, 429, 5xx except 501 and 505 →
 ///   temporary_failure; other 3xx and 4xx, 501, 505 → rejected (redirects are not followed);
-///   transport failures as for SMTP.
-[[nodiscard]] result<void> http_outcome(CURLcode rc, long status, std::string_view text);
+///   a transport failure after the body was sent and before any status → outcome_unknown;
+///   other transport failures as for SMTP.
+[[nodiscard]] result<void> http_outcome(CURLcode rc, long status, std::string_view text,
+                                        bool handed_over = false);
 
 } // namespace sspr::delivery::detail

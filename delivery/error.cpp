@@ -43,6 +43,10 @@ public:
             return "unexpected answer from the server";
         case error::internal:
             return "internal error while sending";
+        case error::outcome_unknown:
+            return "connection lost after the message was handed over";
+        case error::expired:
+            return "message expired before it could be sent";
         }
         return "unknown sspr.delivery error";
     }

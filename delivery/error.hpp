@@ -27,8 +27,9 @@ enum class error {
     invalid_message,
     /// No connection to the server (refused, unreachable, name not resolved). Retried.
     connect_failed,
-    /// The server did not answer within the configured time. Not retried: the server may have
-    /// taken the message already, and the user has waited long enough.
+    /// The server did not answer within the configured time before the message was handed over
+    /// (no greeting, a stalled handshake). Retried. A timeout after the whole message was handed
+    /// over is outcome_unknown instead.
     timeout,
     /// The TLS handshake failed or the server's certificate was not trusted. Not retried.
     tls_failure,
@@ -43,6 +44,13 @@ enum class error {
     protocol_error,
     /// A fault inside ssprd while preparing or sending (out of memory, a bug); logged. Not retried.
     internal,
+    /// The connection failed or timed out after the whole message was handed to the server (SMTP:
+    /// the DATA body; HTTP: the request body) and before its answer: it may have been delivered.
+    /// Not retried, so that nobody gets the same message twice.
+    outcome_unknown,
+    /// The message's deadline (a code's expiry) passed before an attempt succeeded; the last
+    /// attempt's failure is in the diagnostic. Sending a code that no longer works is pointless.
+    expired,
 };
 
 const boost::system::error_category& delivery_category() noexcept;
@@ -53,7 +61,7 @@ inline boost::system::error_code make_error_code(error e) noexcept {
 
 /// Whether another attempt may succeed where this one failed.
 [[nodiscard]] constexpr bool retryable(error e) noexcept {
-    return e == error::connect_failed || e == error::temporary_failure;
+    return e == error::connect_failed || e == error::temporary_failure || e == error::timeout;
 }
 
 /// A failed delivery: the typed code for decisions and counting, and the transport's diagnostic

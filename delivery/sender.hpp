@@ -1,6 +1,7 @@
 // The Sender seam: how flows/ sends one-time codes and security notices to a user's email address
-// or phone. dispatcher.hpp implements it (SMTP and an SMS webhook, on a bounded worker pool with
-// retries); tests/fakes/fake_sender.hpp records messages for the tests of the layers above.
+// or phone. dispatcher.hpp implements it (SMTP and an SMS webhook, on a bounded worker pool with a
+// bounded retry queue); tests/fakes/fake_sender.hpp records messages for the tests of the layers
+// above.
 #pragma once
 
 #include "common/secret.hpp"
@@ -104,14 +105,25 @@ struct message {
     /// Identifies the message across retries (the email's Message-ID, the webhook's
     /// Idempotency-Key) and in log lines. The dispatcher fills it when empty.
     std::string id;
+    /// The last moment (the Clock's steady time) an attempt is worth making: a code's expiry. The
+    /// epoch means "the sender decides": for a code, its arrival plus params.code_lifetime; for a
+    /// notice, the sender's own limit.
+    std::chrono::steady_clock::time_point deadline{};
+    /// Optional: called at most once, on a delivery thread, when an attempt failed transiently and
+    /// the message waits to be tried again (the completion runs later, with the final outcome).
+    /// Lets the caller record the failure now instead of when the code expires.
+    std::function<void(const failure&)> on_deferred;
 };
 
-/// Counters since start, for metrics. A message counts once in sent or failed whatever the
-/// number of attempts; every extra attempt counts in retried.
+/// Counters since start, for metrics. A message counts once in sent, failed or expired whatever
+/// the number of attempts; every extra attempt counts in retried.
 struct channel_stats {
     std::uint64_t sent = 0;
+    /// Not sent: a permanent failure, an unknown outcome, the attempts used up, or shutdown.
     std::uint64_t failed = 0;
     std::uint64_t retried = 0;
+    /// Dropped because the deadline passed while transient failures went on.
+    std::uint64_t expired = 0;
 };
 
 struct sender_stats {
@@ -119,6 +131,8 @@ struct sender_stats {
     channel_stats sms;
     /// Messages refused at once because the queue was full (not in failed).
     std::uint64_t overloaded = 0;
+    /// Messages held now: waiting for a first attempt, being sent, or waiting to be retried.
+    std::uint64_t waiting = 0;
 };
 
 class sender {
@@ -131,8 +145,8 @@ public:
     /// Queues `msg` for delivery and returns at once. Returns a failure, and never calls `done`,
     /// when the message cannot be queued: error::overloaded (queue full), channel_disabled,
     /// invalid_destination, invalid_message, stopping. Otherwise calls `done` exactly once, later,
-    /// on a delivery worker thread (post back to your own strand), with the outcome after any
-    /// retries. Thread-safe.
+    /// on a delivery thread (post back to your own strand), with the outcome after any retries
+    /// (error::expired when msg.deadline passed first). Thread-safe.
     [[nodiscard]] virtual result<void> async_send(message msg, completion done) = 0;
 
     /// A snapshot of the counters. Thread-safe.

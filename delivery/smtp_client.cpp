@@ -158,7 +158,10 @@ result<void> smtp_client::send(const message& msg) const {
     const CURLcode rc = curl_easy_perform(h);
     long reply = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &reply);
-    return detail::smtp_outcome(rc, reply, errors.data());
+    // libcurl reads the payload only after the server's 354: all of it read means the message
+    // was handed over, and a failure from here on may have left it delivered.
+    const bool handed_over = up.sent == up.data.size();
+    return detail::smtp_outcome(rc, reply, errors.data(), handed_over);
 }
 
 result<void> smtp_client::probe() const {

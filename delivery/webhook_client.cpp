@@ -199,7 +199,12 @@ result<void> webhook_client::send(const message& msg) const {
     const CURLcode rc = curl_easy_perform(h);
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    return detail::http_outcome(rc, status, errors.data());
+    // The whole body sent and no status back: the provider may have taken the message.
+    curl_off_t uploaded = 0;
+    curl_easy_getinfo(h, CURLINFO_SIZE_UPLOAD_T, &uploaded);
+    const bool handed_over =
+        uploaded > 0 && static_cast<std::size_t>(uploaded) >= body.reveal().size();
+    return detail::http_outcome(rc, status, errors.data(), handed_over);
 }
 
 result<void> webhook_client::probe_connect() const {

@@ -628,6 +628,7 @@ void engine::impl::release_argon2_slot() noexcept {
 
 void engine::impl::send_code(const snapshot& s, const subject& sub, const offer& o,
                              common::secret code, std::chrono::seconds lifetime,
+                             std::chrono::system_clock::time_point expires_at,
                              const request_context& ctx) {
     delivery::message msg;
     msg.kind = delivery::message_kind::code;
@@ -636,6 +637,8 @@ void engine::impl::send_code(const snapshot& s, const subject& sub, const offer&
     msg.destination = o.destination;
     msg.params.code = std::move(code);
     msg.params.code_lifetime = lifetime;
+    // The delivery layer measures time on the steady clock; the store's expiry is wall time.
+    msg.deadline = d.clock->steady_now() + (expires_at - d.clock->system_now());
     msg.params.organisation = s.cfg->ui.organisation;
     msg.params.display_name = sub.user ? sub.user->display_name : "";
     msg.params.helpdesk = s.cfg->ui.helpdesk_url;
@@ -647,6 +650,20 @@ void engine::impl::send_code(const snapshot& s, const subject& sub, const offer&
     e.step = "delivery.code";
     e.method = std::string(method_name(o.kind));
     e.hint = o.hint;
+    // A transient failure is recorded at once (the code stays queued and is retried until it
+    // expires); the completion records the final outcome.
+    msg.on_deferred = [audit, observe = d.on_event, e](const delivery::failure& f) {
+        audit::event deferred = e;
+        deferred.outcome = "failed";
+        deferred.reason = "delivery.retrying";
+        deferred.diagnostic = f.code.message();
+        if (observe) {
+            observe(deferred);
+        }
+        if (audit) {
+            audit->record(std::move(deferred));
+        }
+    };
     auto queued = d.sender->async_send(
         std::move(msg), [audit, observe = d.on_event, e](const delivery::result<void>& r) mutable {
             e.outcome = r ? "ok" : "failed";
@@ -900,7 +917,8 @@ result<challenge_result> engine::challenge(flow_type type, const request_context
             return store_problem(put.error());
         }
         if (sub->real) {
-            m.send_code(s, *sub, *o, std::move(issued->code), cfg.lifetime, ctx);
+            m.send_code(s, *sub, *o, std::move(issued->code), cfg.lifetime,
+                        issued->record.expires_at, ctx);
         }
         out.code_sent = true;
     } else if (o->kind == config::method::questions) {

@@ -131,8 +131,12 @@ struct engine::impl {
     void release_argon2_slot() noexcept;
 
     // ---- delivery ----
+    /// Queues the code for delivery, retried until `expires_at` (the stored record's expiry: a
+    /// code that no longer works is not worth sending); audits the first transient failure and
+    /// the outcome as "delivery.code".
     void send_code(const snapshot& s, const subject& sub, const offer& o, common::secret code,
-                   std::chrono::seconds lifetime, const request_context& ctx);
+                   std::chrono::seconds lifetime, std::chrono::system_clock::time_point expires_at,
+                   const request_context& ctx);
     void notify(const snapshot& s, const subject& sub, delivery::message_kind kind,
                 const request_context& ctx);
 

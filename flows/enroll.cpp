@@ -178,7 +178,7 @@ result<void> engine::enroll_contact(const request_context& ctx, std::string_view
         return store_problem(put.error());
     }
     const offer o{"", *kind, std::string(address), *hint};
-    m.send_code(s, *sub, o, std::move(issued->code), cfg.lifetime, ctx);
+    m.send_code(s, *sub, o, std::move(issued->code), cfg.lifetime, issued->record.expires_at, ctx);
     m.record(note, "ok", "code.sent");
     return {};
 }

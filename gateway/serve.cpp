@@ -184,8 +184,9 @@ void add_pulls(metrics::registry& m, flows::engine& engine,
                "Users with at least one registered method of this kind (any: of any kind)",
                kind::gauge, [registered] { return registered->read(); });
     m.add_pull("ssprd_deliveries_total",
-               "Messages by channel and result (sent, failed after all attempts, retried: extra "
-               "attempts)",
+               "Messages by channel and result (sent; failed: refused for good, outcome "
+               "unknown or given up at shutdown; expired: transient failures until the code "
+               "expired; retried: extra attempts)",
                kind::counter, [sender] {
                    const delivery::sender_stats st = sender->stats();
                    std::vector<sample> out;
@@ -197,8 +198,16 @@ void add_pulls(metrics::registry& m, flows::engine& engine,
                                       static_cast<double>(c.failed)});
                        out.push_back({{{"channel", channel}, {"result", "retried"}},
                                       static_cast<double>(c.retried)});
+                       out.push_back({{{"channel", channel}, {"result", "expired"}},
+                                      static_cast<double>(c.expired)});
                    }
                    return out;
+               });
+    m.add_pull("ssprd_deliveries_waiting",
+               "Messages held by the delivery queue now (to be sent, being sent, or waiting to be "
+               "retried)",
+               kind::gauge, [sender] {
+                   return std::vector<sample>{{{}, static_cast<double>(sender->stats().waiting)}};
                });
     m.add_pull(
         "ssprd_deliveries_refused_total",
@@ -276,8 +285,8 @@ public:
         }
         deps.store = std::move(*store);
 
-        deps.sender =
-            delivery::make_sender(cfg->delivery, delivery::dispatch_options{}, clock_, random_);
+        deps.sender = delivery::make_sender(cfg->delivery, delivery::options_from(cfg->delivery),
+                                            clock_, random_);
 
         auto trail = audit::trail::open(cfg->audit.path);
         if (!trail) {

@@ -1,11 +1,13 @@
 // A Sender for the unit tests of the layers above delivery/ (flows, gateway): records every
 // message, completes them only when the test says so (like the real one, never inside
-// async_send), and can refuse or fail on purpose.
+// async_send), and can refuse, defer (a transient failure, told to on_deferred) or fail on
+// purpose.
 #pragma once
 
 #include "delivery/sender.hpp"
 
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -56,6 +58,7 @@ public:
             }
             auto [via, handler] = std::move(pending_.front());
             pending_.pop_front();
+            pending_deferred_.pop_front();
             done = std::move(handler);
             auto& counters = via == delivery::channel::sms ? stats_.sms : stats_.email;
             if (fail_) {
@@ -68,6 +71,25 @@ public:
         done(std::move(outcome)); // outside the lock: the handler may send again
         return true;
     }
+    /// Tells the oldest pending message's on_deferred (as the real sender does after a transient
+    /// failure) that an attempt failed with `e`, on the calling thread; the message stays pending.
+    /// False when none is pending or it has no on_deferred.
+    bool defer_next(delivery::error e) {
+        std::function<void(const delivery::failure&)> tell;
+        {
+            const std::lock_guard lock(mutex_);
+            if (pending_.empty()) {
+                return false;
+            }
+            tell = pending_deferred_.front();
+        }
+        if (!tell) {
+            return false;
+        }
+        tell(delivery::failure(e, "fake_sender"));
+        return true;
+    }
+
     /// Runs every pending completion; returns how many ran.
     std::size_t complete_all() {
         std::size_t n = 0;
@@ -91,6 +113,7 @@ public:
             return delivery::failure(delivery::error::invalid_message, "fake_sender");
         }
         const auto via = msg.via;
+        pending_deferred_.push_back(msg.on_deferred);
         messages_.push_back(std::move(msg));
         pending_.emplace_back(via, std::move(done));
         return {};
@@ -107,6 +130,7 @@ private:
     std::optional<delivery::error> fail_;
     std::vector<delivery::message> messages_;
     std::deque<std::pair<delivery::channel, completion>> pending_;
+    std::deque<std::function<void(const delivery::failure&)>> pending_deferred_; // beside pending_
     delivery::sender_stats stats_;
 };
 

@@ -189,7 +189,7 @@ TEST_CASE("smtp: a refused connection is retried, then reported quickly",
     CHECK(sender->stats().email.retried == 2);
 }
 
-TEST_CASE("smtp: a server that never answers is reported within the timeout",
+TEST_CASE("smtp: a server that never answers times out each attempt and is retried",
           "[delivery][integration]") {
     sspr::testing::silent_listener silent;
     auto cfg = smtp_config(listener::starttls, true);
@@ -197,9 +197,10 @@ TEST_CASE("smtp: a server that never answers is reported within the timeout",
     cfg.smtp.timeout = 1s;
     auto sender = sspr::testing::make_test_sender(cfg);
     const auto start = std::chrono::steady_clock::now();
+    // Nothing was handed over (no greeting came), so another attempt cannot send it twice.
     CHECK(error_of(send_and_wait(*sender, code_email("alice@example.org"))) == error::timeout);
     const auto took = std::chrono::steady_clock::now() - start;
-    CHECK(took >= 900ms);
-    CHECK(took < 3s);
-    CHECK(sender->stats().email.retried == 0);
+    CHECK(took >= 2900ms); // three attempts of 1 s
+    CHECK(took < 6s);
+    CHECK(sender->stats().email.retried == 2);
 }

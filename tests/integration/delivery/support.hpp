@@ -48,7 +48,8 @@ inline std::string unique_address(std::string_view prefix) {
     return std::string(prefix) + "-" + unique_token() + "@example.org";
 }
 
-/// Retries quickly so the retry tests stay fast; otherwise as in production.
+/// Retries quickly and at most three attempts so the retry tests stay fast (production retries
+/// until the code expires); otherwise as in production.
 inline delivery::dispatch_options test_dispatch() {
     delivery::dispatch_options o;
     o.threads = 2;

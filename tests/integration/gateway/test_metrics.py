@@ -161,6 +161,20 @@ class MetricsTest(harness.GatewayTestCase):
         self.assertGreaterEqual(sent, 2, text)
         self.assertEqual(value(after, "ssprd_deliveries_total", channel="email", result="failed"),
                          0.0, text)
+        # Every result is exported, zeros included; nothing expired, nothing is left waiting.
+        for result in ("sent", "failed", "retried", "expired"):
+            self.assertIn(("ssprd_deliveries_total",
+                           (("channel", "email"), ("result", result))), after, text)
+        self.assertEqual(value(after, "ssprd_deliveries_total", channel="email",
+                               result="expired"), 0.0, text)
+        self.assertIn(("ssprd_deliveries_waiting", ()), after, text)
+        # The queue drains (a notice of the reset may still be on its way at the first scrape).
+        drained = time.monotonic() + 10
+        waiting = parse(self.scrape())
+        while value(waiting, "ssprd_deliveries_waiting") != 0.0 and time.monotonic() < drained:
+            time.sleep(0.2)
+            waiting = parse(self.scrape())
+        self.assertEqual(value(waiting, "ssprd_deliveries_waiting"), 0.0, text)
 
         # Nothing of the people: no login, address, code or password in the output.
         for secret in (USER + '"', SPRAYED, address, password):

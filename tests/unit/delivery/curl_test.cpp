@@ -46,6 +46,32 @@ TEST_CASE("curl: SMTP reply codes: 4xx is temporary, 5xx final, 530/535 are cred
     CHECK(error_of(smtp_outcome(CURLE_LOGIN_DENIED, 454, "")) == error::temporary_failure);
 }
 
+TEST_CASE("curl: after the whole message was handed over, only the server's answer decides",
+          "[delivery]") {
+    constexpr bool handed_over = true;
+    // Lost after DATA, before the answer to it: maybe delivered, so not to be retried.
+    CHECK(error_of(smtp_outcome(CURLE_RECV_ERROR, 354, "", handed_over)) == error::outcome_unknown);
+    CHECK(error_of(smtp_outcome(CURLE_OPERATION_TIMEDOUT, 354, "", handed_over)) ==
+          error::outcome_unknown);
+    CHECK(error_of(smtp_outcome(CURLE_SEND_ERROR, 0, "", handed_over)) == error::outcome_unknown);
+    // 250 to the end of DATA: taken, whatever failed afterwards.
+    CHECK(smtp_outcome(CURLE_RECV_ERROR, 250, "", handed_over));
+    // An answer to the end of DATA is a refusal like any other.
+    CHECK(error_of(smtp_outcome(CURLE_RECV_ERROR, 451, "", handed_over)) ==
+          error::temporary_failure);
+    CHECK(error_of(smtp_outcome(CURLE_RECV_ERROR, 554, "", handed_over)) == error::rejected);
+    // Before the hand-over the same failures are transient.
+    CHECK(error_of(smtp_outcome(CURLE_OPERATION_TIMEDOUT, 220, "")) == error::timeout);
+    CHECK(error_of(smtp_outcome(CURLE_RECV_ERROR, 354, "")) == error::temporary_failure);
+
+    CHECK(error_of(http_outcome(CURLE_RECV_ERROR, 0, "", handed_over)) == error::outcome_unknown);
+    CHECK(error_of(http_outcome(CURLE_OPERATION_TIMEDOUT, 0, "", handed_over)) ==
+          error::outcome_unknown);
+    CHECK(error_of(http_outcome(CURLE_OK, 503, "", handed_over)) == error::temporary_failure);
+    CHECK(http_outcome(CURLE_OK, 200, "", handed_over));
+    CHECK(error_of(http_outcome(CURLE_OPERATION_TIMEDOUT, 0, "")) == error::timeout);
+}
+
 TEST_CASE("curl: the SMTP diagnostic names the reply code and libcurl's text", "[delivery]") {
     const auto r = smtp_outcome(CURLE_SEND_ERROR, 451, "RCPT failed: 451");
     REQUIRE_FALSE(r);

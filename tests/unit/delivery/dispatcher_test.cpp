@@ -1,8 +1,10 @@
-// Unit tests of delivery/dispatcher.hpp with scripted transports: checks before queueing,
-// retries with backoff for transient failures only, bounded attempts and queue, counters,
+// Unit tests of delivery/dispatcher.hpp with scripted transports: checks before queueing, the
+// retry queue (transient failures only, capped jittered backoff on the fake clock, until the
+// message's deadline, no worker held while waiting), the bound on held messages, counters,
 // shutdown, and log lines without secrets. Hermetic: fake clock and random, no network.
 #include "delivery/dispatcher.hpp"
 
+#include "common/random.hpp"
 #include "tests/fakes/fake_clock.hpp"
 #include "tests/fakes/fake_random.hpp"
 #include "tests/support/stderr_capture.hpp"
@@ -16,6 +18,7 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -121,7 +124,25 @@ dispatch_options fast_options(unsigned attempts = 3) {
     o.retry.max_attempts = attempts;
     o.retry.initial_backoff = 1ms;
     o.retry.max_backoff = 2ms;
+    o.tick = 1ms; // the retry thread looks at the fake clock every millisecond
     return o;
+}
+
+// Moves the fake clock on by `step` every real millisecond until `done` completes: the backoff
+// waits are measured on the fake clock.
+result<void> pumped(outcome& done, sspr::fakes::fake_clock& clock,
+                    std::chrono::milliseconds step = 1ms) {
+    const auto until = std::chrono::steady_clock::now() + deadline;
+    while (done.future.wait_for(1ms) != std::future_status::ready) {
+        REQUIRE(std::chrono::steady_clock::now() < until);
+        clock.advance(step);
+    }
+    return done.future.get();
+}
+
+// Real time for the dispatcher's threads to act on what they were given.
+void settle() {
+    std::this_thread::sleep_for(50ms);
 }
 
 message code_email(std::string to = "alice@example.org") {
@@ -217,27 +238,184 @@ TEST_CASE("dispatcher: a message is checked, normalised and sent on a worker thr
     CHECK(stats.email.sent == 0);
 }
 
-TEST_CASE("dispatcher: transient failures are retried until one attempt succeeds", "[delivery]") {
+TEST_CASE("dispatcher: transient failures are retried until one attempt succeeds, which "
+          "delivers exactly once",
+          "[delivery]") {
     harness h({failure(error::temporary_failure, "SMTP 451"), failure(error::connect_failed),
-               result<void>{}});
+               failure(error::timeout), result<void>{}},
+              fast_options(0));
     outcome done;
     REQUIRE(h.sender->async_send(code_email(), done.handler()));
-    CHECK(done.get());
-    CHECK(h.email->calls() == 3);
+    CHECK(pumped(done, *h.clock));
+    CHECK(h.email->calls() == 4);
+    // Nothing more happens, however long one waits.
+    for (int i = 0; i < 20; ++i) {
+        h.clock->advance(1min);
+        std::this_thread::sleep_for(2ms);
+    }
+    CHECK(h.email->calls() == 4);
+    CHECK(done.calls.load() == 1);
     // Every attempt carries the same id (Message-ID, Idempotency-Key).
     const auto seen = h.email->seen();
-    CHECK(seen.at(0).id == seen.at(2).id);
+    CHECK(seen.at(0).id == seen.at(3).id);
     const auto stats = h.sender->stats();
     CHECK(stats.email.sent == 1);
     CHECK(stats.email.failed == 0);
-    CHECK(stats.email.retried == 2);
+    CHECK(stats.email.expired == 0);
+    CHECK(stats.email.retried == 3);
+    CHECK(stats.waiting == 0);
 }
 
-TEST_CASE("dispatcher: attempts are bounded and the last failure is reported", "[delivery]") {
+TEST_CASE("dispatcher: a retry waits for its backoff on the clock, and no worker waits with it",
+          "[delivery]") {
+    dispatch_options o = fast_options(0);
+    o.threads = 1;
+    o.retry.initial_backoff = 10s;
+    o.retry.max_backoff = 10s;
+    auto clock = std::make_shared<sspr::fakes::fake_clock>();
+    auto random = std::make_shared<sspr::fakes::fake_random>();
+    std::atomic<int> to_alice{0};
+    std::atomic<int> to_bob{0};
+    dispatcher::channels ch;
+    ch.email = [&](const message& m) -> result<void> {
+        if (m.destination == "alice@example.org") {
+            return to_alice.fetch_add(1) == 0 ? result<void>(failure(error::connect_failed))
+                                              : result<void>{};
+        }
+        to_bob.fetch_add(1);
+        return {};
+    };
+    dispatcher d(o, std::move(ch), clock, random);
+    outcome alice;
+    outcome bob;
+    REQUIRE(d.async_send(code_email("alice@example.org"), alice.handler()));
+    settle();
+    CHECK(to_alice.load() == 1);
+    CHECK(d.stats().waiting == 1);
+    // The only worker is free: bob's message goes out while alice's waits for its retry.
+    REQUIRE(d.async_send(code_email("bob@example.org"), bob.handler()));
+    CHECK(bob.get());
+    CHECK(to_bob.load() == 1);
+    // The jittered wait is at least half the 10 s ceiling: not yet after 4.9 s.
+    clock->advance(4900ms);
+    settle();
+    CHECK(to_alice.load() == 1);
+    clock->advance(5200ms); // past the ceiling
+    CHECK(alice.get());
+    CHECK(to_alice.load() == 2);
+    CHECK(d.stats().email.sent == 2);
+    CHECK(d.stats().email.retried == 1);
+}
+
+TEST_CASE("dispatcher: the first transient failure is told to on_deferred, once, before the "
+          "outcome",
+          "[delivery]") {
+    harness h({failure(error::temporary_failure, "SMTP 451"), failure(error::connect_failed),
+               result<void>{}},
+              fast_options(0));
+    auto told = std::make_shared<std::vector<error>>();
+    auto told_mutex = std::make_shared<std::mutex>();
+    message m = code_email();
+    m.on_deferred = [told, told_mutex](const sspr::delivery::failure& f) {
+        const std::lock_guard lock(*told_mutex);
+        told->push_back(static_cast<error>(f.code.value()));
+    };
+    outcome done;
+    const auto queued = h.sender->async_send(std::move(m), done.handler());
+    REQUIRE(queued);
+    CHECK(pumped(done, *h.clock));
+    const std::lock_guard lock(*told_mutex);
+    CHECK(*told == std::vector<error>{error::temporary_failure});
+}
+
+TEST_CASE("dispatcher: a code is retried until it expires, then dropped as expired", "[delivery]") {
+    dispatch_options o = fast_options(0);
+    o.retry.initial_backoff = 1s;
+    o.retry.max_backoff = 8s;
+    harness h({failure(error::connect_failed, "connection refused")}, o);
+    message m = code_email();
+    m.params.code_lifetime = 60s;
+    std::atomic<int> deferred{0};
+    m.on_deferred = [&deferred](const sspr::delivery::failure&) { deferred.fetch_add(1); };
+    const auto sent_at = h.clock->steady_now();
+    outcome done;
+    const auto queued = h.sender->async_send(std::move(m), done.handler());
+    REQUIRE(queued);
+    const auto r = pumped(done, *h.clock, 100ms);
+    CHECK(error_of(r) == error::expired);
+    CHECK(r.error().diagnostic.find("connection refused") != std::string::npos);
+    // Waits of 0.5-1, 1-2, 2-4, 4-8 s and then 4-8 s each: between 9 and 17 attempts in 60 s.
+    CHECK(h.email->calls() >= 9);
+    CHECK(h.email->calls() <= 17);
+    CHECK(h.clock->steady_now() - sent_at >= 52s); // gave up only when the next wait passed 60 s
+    CHECK(h.clock->steady_now() - sent_at < 62s);
+    CHECK(deferred.load() == 1);
+    const auto stats = h.sender->stats();
+    CHECK(stats.email.expired == 1);
+    CHECK(stats.email.failed == 0);
+    CHECK(stats.email.sent == 0);
+    CHECK(stats.email.retried == static_cast<std::uint64_t>(h.email->calls() - 1));
+    CHECK(stats.waiting == 0);
+}
+
+TEST_CASE("dispatcher: a notice without a deadline is retried for notice_lifetime; a caller's "
+          "deadline is kept",
+          "[delivery]") {
+    dispatch_options o = fast_options(0);
+    o.retry.initial_backoff = 1s;
+    o.retry.max_backoff = 1s;
+    o.notice_lifetime = 10s;
+    harness h({failure(error::temporary_failure)}, o);
+    message notice = code_email();
+    notice.kind = message_kind::password_changed;
+    notice.params.code = {};
+    notice.params.code_lifetime = 0s;
+    outcome done;
+    const auto start = h.clock->steady_now();
+    const auto queued = h.sender->async_send(std::move(notice), done.handler());
+    REQUIRE(queued);
+    CHECK(error_of(pumped(done, *h.clock, 10ms)) == error::expired);
+    CHECK(h.clock->steady_now() - start < 11s);
+    CHECK(h.clock->steady_now() - start >= 9s);
+
+    message code = code_email();
+    code.deadline = h.clock->steady_now() + 3s; // tighter than its 600 s lifetime
+    outcome second;
+    const auto start2 = h.clock->steady_now();
+    const auto queued2 = h.sender->async_send(std::move(code), second.handler());
+    REQUIRE(queued2);
+    CHECK(error_of(pumped(second, *h.clock, 10ms)) == error::expired);
+    CHECK(h.clock->steady_now() - start2 < 4s);
+}
+
+TEST_CASE("dispatcher: a message whose deadline passed while it waited for a worker is not sent",
+          "[delivery]") {
+    dispatch_options o = fast_options();
+    o.threads = 1;
+    harness h({result<void>{}}, o);
+    h.email->hold();
+    outcome running;
+    outcome late;
+    REQUIRE(h.sender->async_send(code_email("alice@example.org"), running.handler()));
+    REQUIRE(h.email->wait_calls(1)); // the only worker is busy
+    message m = code_email("bob@example.org");
+    m.params.code_lifetime = 60s;
+    const auto queued = h.sender->async_send(std::move(m), late.handler());
+    REQUIRE(queued);
+    h.clock->advance(61s);
+    h.email->release();
+    CHECK(running.get());
+    CHECK(error_of(late.get()) == error::expired);
+    CHECK(h.email->calls() == 1);
+    CHECK(h.sender->stats().email.expired == 1);
+}
+
+TEST_CASE("dispatcher: max_attempts bounds the attempts and the last failure is reported",
+          "[delivery]") {
     harness h({failure(error::temporary_failure, "HTTP 503")}, fast_options(4));
     outcome done;
     REQUIRE(h.sender->async_send(code_email(), done.handler()));
-    const auto r = done.get();
+    const auto r = pumped(done, *h.clock);
     CHECK(error_of(r) == error::temporary_failure);
     CHECK(r.error().diagnostic == "HTTP 503");
     CHECK(h.email->calls() == 4);
@@ -247,13 +425,19 @@ TEST_CASE("dispatcher: attempts are bounded and the last failure is reported", "
     CHECK(stats.email.retried == 3);
 }
 
-TEST_CASE("dispatcher: permanent failures are reported after one attempt", "[delivery]") {
-    const auto e = GENERATE(error::rejected, error::auth_failed, error::tls_failure, error::timeout,
-                            error::protocol_error, error::internal);
-    harness h({failure(e, "diag")});
+TEST_CASE("dispatcher: permanent failures and unknown outcomes are reported after one attempt",
+          "[delivery]") {
+    const auto e = GENERATE(error::rejected, error::auth_failed, error::tls_failure,
+                            error::protocol_error, error::internal, error::outcome_unknown);
+    harness h({failure(e, "diag"), result<void>{}}, fast_options(0));
     outcome done;
     REQUIRE(h.sender->async_send(code_email(), done.handler()));
     CHECK(error_of(done.get()) == e);
+    // Not retried later either (an unknown outcome may have been delivered: never twice).
+    for (int i = 0; i < 10; ++i) {
+        h.clock->advance(1min);
+        std::this_thread::sleep_for(2ms);
+    }
     CHECK(h.email->calls() == 1);
     CHECK(h.sender->stats().email.retried == 0);
     CHECK(h.sender->stats().email.failed == 1);
@@ -349,7 +533,7 @@ TEST_CASE("dispatcher: a full queue refuses at once, counts, and loses nothing q
           "[delivery]") {
     dispatch_options o = fast_options();
     o.threads = 1;
-    o.max_queued = 1;
+    o.max_queued = 2; // the running message and one waiting
     harness h({result<void>{}}, o);
     h.email->hold();
 
@@ -367,11 +551,37 @@ TEST_CASE("dispatcher: a full queue refuses at once, counts, and loses nothing q
     CHECK(error_of(refused) == error::overloaded);
     CHECK(h.sender->stats().overloaded == 1);
 
+    CHECK(h.sender->stats().waiting == 2);
+
     h.email->release();
     CHECK(running.get());
     CHECK(queued.get());
     CHECK_FALSE(called);
     CHECK(h.sender->stats().email.sent == 2);
+    CHECK(h.sender->stats().waiting == 0);
+    // Room again.
+    outcome after;
+    REQUIRE(h.sender->async_send(code_email(), after.handler()));
+    CHECK(after.get());
+}
+
+TEST_CASE("dispatcher: messages waiting to be retried count against the bound", "[delivery]") {
+    dispatch_options o = fast_options(0);
+    o.max_queued = 1;
+    o.retry.initial_backoff = 10s;
+    o.retry.max_backoff = 10s;
+    harness h({failure(error::connect_failed), result<void>{}}, o);
+    outcome waiting;
+    REQUIRE(h.sender->async_send(code_email(), waiting.handler()));
+    REQUIRE(h.email->wait_calls(1));
+    settle();
+    CHECK(h.sender->stats().waiting == 1);
+    CHECK(error_of(h.sender->async_send(code_email(), [](const result<void>&) {})) ==
+          error::overloaded);
+    CHECK(h.sender->stats().overloaded == 1);
+    // The one held is not lost for the refusal: it goes out when due.
+    CHECK(pumped(waiting, *h.clock, 100ms));
+    CHECK(h.email->calls() == 2);
 }
 
 TEST_CASE("dispatcher: destruction ends a backoff wait and completes queued messages with "
@@ -387,14 +597,21 @@ TEST_CASE("dispatcher: destruction ends a backoff wait and completes queued mess
     outcome queued;
     REQUIRE(h->sender->async_send(code_email(), waiting.handler()));
     REQUIRE(h->email->wait_calls(1));
-    REQUIRE(h->sender->async_send(code_email(), queued.handler()));
+    h->email->hold();
+    REQUIRE(h->sender->async_send(code_email(), queued.handler())); // the worker is free
+    REQUIRE(h->email->wait_calls(2));
+    h->email->release(); // its 451 finds the dispatcher stopping, or sends it to wait as well
 
+    sspr::testing::stderr_capture capture;
     const auto start = std::chrono::steady_clock::now();
     h->sender.reset();
     CHECK(std::chrono::steady_clock::now() - start < 5s);
     CHECK(error_of(waiting.get()) == error::stopping);
     CHECK(error_of(queued.get()) == error::stopping);
-    CHECK(h->email->calls() == 1);
+    CHECK(h->email->calls() == 2);
+    const auto text = capture.text();
+    CHECK(text.find("message not sent") != std::string::npos);
+    CHECK(text.find("493817") == std::string::npos);
 }
 
 TEST_CASE("dispatcher: log lines hold neither the code nor the full destination", "[delivery]") {
@@ -403,7 +620,7 @@ TEST_CASE("dispatcher: log lines hold neither the code nor the full destination"
     sspr::testing::stderr_capture capture;
     outcome done;
     REQUIRE(h.sender->async_send(code_email("alice.secret@example.org"), done.handler()));
-    CHECK(error_of(done.get()) == error::rejected);
+    CHECK(error_of(pumped(done, *h.clock)) == error::rejected);
     const auto text = capture.text();
     CHECK(text.find("delivery attempt failed; will retry") != std::string::npos);
     CHECK(text.find("message not sent") != std::string::npos);
@@ -427,6 +644,33 @@ TEST_CASE("dispatcher: backoff doubles up to its cap", "[delivery]") {
     CHECK(backoff_before(4000000000U, p) == 4000ms);
 }
 
+TEST_CASE("dispatcher: the jittered wait lies in the upper half of its ceiling, never above the "
+          "cap",
+          "[delivery]") {
+    using sspr::delivery::backoff_before;
+    using sspr::delivery::jittered_backoff;
+    sspr::delivery::retry_policy p;
+    p.initial_backoff = 500ms;
+    p.max_backoff = 30s;
+    auto random = sspr::common::make_system_random();
+    sspr::fakes::fake_random fake;
+    std::set<std::int64_t> seen;
+    for (unsigned attempt = 2; attempt < 40; ++attempt) {
+        const auto ceiling = backoff_before(attempt, p);
+        for (int i = 0; i < 50; ++i) {
+            const auto w = jittered_backoff(attempt, p, i % 2 == 0 ? *random : fake);
+            CHECK(w >= ceiling / 2);
+            CHECK(w <= ceiling);
+            CHECK(w <= p.max_backoff);
+            if (attempt == 30) {
+                seen.insert(w.count());
+            }
+        }
+    }
+    CHECK(seen.size() > 10); // it does spread
+    CHECK(jittered_backoff(1, p, *random) == 0ms);
+}
+
 TEST_CASE("dispatcher: settings that cannot work are refused at construction", "[delivery]") {
     auto clock = std::make_shared<sspr::fakes::fake_clock>();
     auto random = std::make_shared<sspr::fakes::fake_random>();
@@ -439,12 +683,29 @@ TEST_CASE("dispatcher: settings that cannot work are refused at construction", "
                     std::invalid_argument);
     CHECK_THROWS_AS(dispatcher(with([](auto& o) { o.max_queued = 0; }), {}, clock, random),
                     std::invalid_argument);
-    CHECK_THROWS_AS(dispatcher(with([](auto& o) { o.retry.max_attempts = 0; }), {}, clock, random),
+    CHECK_THROWS_AS(
+        dispatcher(with([](auto& o) { o.retry.initial_backoff = 0ms; }), {}, clock, random),
+        std::invalid_argument);
+    CHECK_THROWS_AS(dispatcher(with([](auto& o) { o.tick = 0ms; }), {}, clock, random),
                     std::invalid_argument);
     CHECK_THROWS_AS(dispatcher(with([](auto& o) { o.retry.max_backoff = 1ms; }), {}, clock, random),
                     std::invalid_argument);
     CHECK_THROWS_AS(dispatcher(dispatch_options{}, {}, nullptr, random), std::invalid_argument);
     CHECK_NOTHROW(dispatcher(dispatch_options{}, {}, clock, random));
+}
+
+TEST_CASE("dispatcher: options_from takes the queue bound and the backoff cap from the config",
+          "[delivery]") {
+    sspr::config::delivery_config cfg;
+    CHECK(sspr::delivery::options_from(cfg).max_queued == 1000);
+    CHECK(sspr::delivery::options_from(cfg).retry.max_backoff == 30s);
+    CHECK(sspr::delivery::options_from(cfg).retry.max_attempts == 0);
+    cfg.max_queued = 7;
+    cfg.retry_backoff_max = 2s;
+    const auto o = sspr::delivery::options_from(cfg);
+    CHECK(o.max_queued == 7);
+    CHECK(o.retry.max_backoff == 2s);
+    CHECK(o.retry.initial_backoff == 500ms);
 }
 
 TEST_CASE("make_sender: a channel that is not enabled answers channel_disabled", "[delivery]") {

@@ -7,13 +7,15 @@ using sspr::delivery::error;
 using sspr::delivery::failure;
 using sspr::delivery::retryable;
 
-TEST_CASE("error: only a refused connection and a temporary refusal are retried", "[delivery]") {
+TEST_CASE("error: only a refused connection, a timeout and a temporary refusal are retried",
+          "[delivery]") {
     CHECK(retryable(error::connect_failed));
     CHECK(retryable(error::temporary_failure));
+    CHECK(retryable(error::timeout));
     for (const auto e :
          {error::overloaded, error::stopping, error::channel_disabled, error::invalid_destination,
-          error::invalid_message, error::timeout, error::tls_failure, error::auth_failed,
-          error::rejected, error::protocol_error, error::internal}) {
+          error::invalid_message, error::tls_failure, error::auth_failed, error::rejected,
+          error::protocol_error, error::internal, error::outcome_unknown, error::expired}) {
         CHECK_FALSE(retryable(e));
         CHECK_FALSE(failure(e).retryable());
     }

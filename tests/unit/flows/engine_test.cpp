@@ -693,6 +693,45 @@ TEST_CASE("flows: every step is audited with its reason, and no secret reaches t
     CHECK(report.lines >= 7);
 }
 
+TEST_CASE("flows: a code whose delivery is retried is audited as failed at once, then as sent",
+          "[flows]") {
+    harness h;
+    h.enrol_email(alice_dn, "alice@example.org");
+    auto started = h.engine->start(flows::flow_type::reset, h.ctx, "alice");
+    REQUIRE(started);
+    const std::string flow(started->flow.reveal());
+    REQUIRE(h.engine->challenge(flows::flow_type::reset, h.ctx, flow, "email-0"));
+    const auto deliveries = [&h] {
+        std::vector<std::string> out;
+        std::istringstream in(h.audit_text());
+        for (std::string line; std::getline(in, line);) {
+            if (line.find("\"delivery.code\"") != std::string::npos) {
+                out.push_back(line);
+            }
+        }
+        return out;
+    };
+    CHECK(deliveries().empty());
+    // Retried no longer than the code lives: the deadline is the stored code's expiry.
+    const auto sent = h.sender->messages().back();
+    CHECK(sent.deadline == h.clock->steady_now() + sent.params.code_lifetime);
+    CHECK(sent.params.code_lifetime == test_config().methods.email.lifetime);
+    REQUIRE(h.sender->defer_next(delivery::error::connect_failed));
+    auto lines = deliveries();
+    REQUIRE(lines.size() == 1);
+    CHECK(lines[0].find("\"outcome\":\"failed\"") != std::string::npos);
+    CHECK(lines[0].find("\"reason\":\"delivery.retrying\"") != std::string::npos);
+    CHECK(lines[0].find("could not connect to the server") != std::string::npos);
+    REQUIRE(h.sender->complete_all() == 1);
+    lines = deliveries();
+    REQUIRE(lines.size() == 2);
+    CHECK(lines[1].find("\"outcome\":\"ok\"") != std::string::npos);
+    CHECK(lines[1].find("\"reason\":\"delivery.sent\"") != std::string::npos);
+    const std::string text = h.audit_text();
+    CHECK(text.find(h.sender->last_code()) == std::string::npos);
+    CHECK(text.find("alice@example.org") == std::string::npos);
+}
+
 TEST_CASE("flows: answers wait for the configured floor plus a bounded jitter", "[flows]") {
     auto cfg = test_config();
     cfg.server.response_floor = std::chrono::milliseconds(300);
