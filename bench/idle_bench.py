@@ -387,7 +387,11 @@ def main():
         print(f"  open fds {before['fds']} -> {after['fds']}, threads {after['Threads']}")
         per_conn = (after["VmRSS"] - before["VmRSS"]) / max(n_open, 1)
 
+        cpu2 = cpu_seconds(a.pid)
+        t2 = time.monotonic()
         lat, hs, bad, why = probe(a.port, a.ca, a.probe_connections, a.probe_requests, deadline)
+        probe_s = time.monotonic() - t2
+        probe_cpu_us = 1e6 * (cpu_seconds(a.pid) - cpu2) / max(len(lat), 1)
         if bad:
             print(f"probe: {bad} of {a.probe_connections} probe connections failed: {why}")
             rc = 1
@@ -397,7 +401,9 @@ def main():
                   f"{a.probe_connections} fresh keep-alive connections (one at a time each): "
                   f"p50 {percentile(lat, 50) * 1000:.2f} ms  p99 {p99_ms:.2f} ms  "
                   f"max {max(lat) * 1000:.2f} ms; their handshakes "
-                  f"{', '.join(f'{h * 1000:.1f}' for h in sorted(hs))} ms")
+                  f"{', '.join(f'{h * 1000:.1f}' for h in sorted(hs))} ms; "
+                  f"{len(lat) / probe_s:.0f} req/s, ssprd CPU {probe_cpu_us:.0f} us per request "
+                  f"(handshakes included)")
 
         for i, pipe in enumerate(pipes):
             pipe.send(("check", a.sample // a.procs + (1 if i < a.sample % a.procs else 0)))
