@@ -40,6 +40,7 @@
 #include <stdexcept>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 
 namespace sspr::gateway {
 
@@ -179,6 +180,7 @@ struct server::impl {
 
     std::atomic<std::size_t> open{0};
     std::atomic<std::uint64_t> refused{0};
+    std::atomic<std::size_t> parked{0};
     std::atomic<bool> stopping{false};
     std::atomic<steady::rep> last_refusal_log{0};
 
@@ -204,11 +206,11 @@ namespace {
 /// One TLS connection. Everything below runs on the connection's strand (executor_);
 /// responders come back to it through net::post.
 ///
-/// A kept-alive connection waiting for its next request is parked: Asio's ssl::stream is
-/// destroyed and only the socket and the SSL object (keys, sequence numbers) are kept, until the
-/// socket is readable or idle_timeout passes. The stream holds two 17 KiB buffers, zero-filled
-/// and so resident, and OpenSSL's BIO pair under it two more: most of what an idle connection
-/// would otherwise cost (bench/run-idle-bench).
+/// A kept-alive connection that has waited park_after for its next request is parked:
+/// Asio's ssl::stream is destroyed and only the socket and the SSL object (keys, sequence
+/// numbers) are kept, until the socket is readable or idle_timeout passes. The stream holds two
+/// 17 KiB buffers, zero-filled and so resident, and OpenSSL's BIO pair under it two more: most of
+/// what an idle connection would otherwise cost (bench/run-idle-bench).
 class session : public std::enable_shared_from_this<session> {
 public:
     /// `socket` was accepted on `strand`.
@@ -308,8 +310,12 @@ private:
         // read below returns only once the whole header is in, so it cannot tell idle from slow.
         phase_ = read_phase::idle;
         deadline_ = now + limits_->idle_timeout;
-        if (park()) {
-            return;
+        if (deadline_ - now > limits_->park_after) {
+            const std::uint64_t wait = ++idle_waits_;
+            idle_timer_.expires_after(limits_->park_after); // cancels a stale one
+            idle_timer_.async_wait([self = shared_from_this(), wait](const beast::error_code& ec) {
+                self->on_park_timer(wait, ec);
+            });
         }
         idle_read();
     }
@@ -322,6 +328,17 @@ private:
     }
 
     // -- parking (see the class comment) --
+
+    /// limits_->park_after into an idle wait: stop the read (it has not started on a record, or
+    /// OpenSSL holds its bytes and park() declines) and park from on_idle_read.
+    void on_park_timer(std::uint64_t wait, const beast::error_code& ec) {
+        if (ec || wait != idle_waits_ || phase_ != read_phase::idle || !reading_ || closing_ ||
+            !stream_) {
+            return; // a request came meanwhile, or the connection ends
+        }
+        park_requested_ = true;
+        beast::get_lowest_layer(*stream_).cancel();
+    }
 
     /// Parks the connection, idle with nothing buffered. False, and nothing changed, when
     /// OpenSSL still holds bytes of either direction, which only the stream can carry on.
@@ -336,6 +353,7 @@ private:
         stream_.reset();
         SSL_set_bio(ssl, nullptr, nullptr); // the pair's inner half, which the SSL owned
         buffer_.shrink_to_fit();            // empty: frees (and wipes) it
+        owner_.parked.fetch_add(1);
         const std::uint64_t generation = ++parks_;
         idle_timer_.expires_at(deadline_);
         idle_timer_.async_wait(
@@ -352,6 +370,7 @@ private:
 
     /// Readable (the next request, the peer's close_notify or FIN), or closed by close_now().
     void on_parked_readable(const beast::error_code& ec) {
+        owner_.parked.fetch_sub(1);
         idle_timer_.cancel();
         if (ec || closing_) {
             reading_ = false;
@@ -365,6 +384,13 @@ private:
 
     void on_idle_read(const beast::error_code& ec, std::size_t bytes) {
         buffer_.commit(bytes);
+        if (std::exchange(park_requested_, false) && ec == net::error::operation_aborted &&
+            bytes == 0 && !closing_) {
+            if (!park()) {
+                idle_read(); // OpenSSL holds part of a record: read on until the idle deadline
+            }
+            return;
+        }
         if (ec) {
             reading_ = false;
             read_done_ = true;
@@ -544,8 +570,8 @@ private:
         closing_ = true;
         slots_.clear();
         beast::error_code ignored;
-        if (!stream_) { // parked
-            idle_timer_.cancel();
+        idle_timer_.cancel(); // its handler holds this session
+        if (!stream_) {       // parked
             parked_socket_.shutdown(tcp::socket::shutdown_both, ignored);
             parked_socket_.close(ignored);
             return;
@@ -570,8 +596,10 @@ private:
     std::optional<stream_type> stream_; // absent while parked
     tcp::socket parked_socket_;         // the connection while parked, else closed
     ssl_ptr parked_ssl_;                // its TLS state while parked, else null
-    net::steady_timer idle_timer_;      // idle_timeout while parked
-    std::uint64_t parks_ = 0;           // tells a stale idle_timer_ completion from the current
+    net::steady_timer idle_timer_;      // park_after in an idle wait; idle_timeout while parked
+    std::uint64_t idle_waits_ = 0;      // tells a stale park_after completion from the current
+    std::uint64_t parks_ = 0;           // likewise for the idle_timeout while parked
+    bool park_requested_ = false;       // the idle read was cancelled in order to park
     const boost::asio::ip::address peer_;
     std::shared_ptr<const server_limits> limits_;
 
@@ -821,6 +849,10 @@ std::size_t server::connections() const noexcept {
 
 std::uint64_t server::refused_connections() const noexcept {
     return impl_->refused.load();
+}
+
+std::size_t server::parked_connections() const noexcept {
+    return impl_->parked.load();
 }
 
 } // namespace sspr::gateway

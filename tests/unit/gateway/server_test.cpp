@@ -159,6 +159,7 @@ server_limits short_limits() {
     server_limits l;
     l.header_timeout = 400ms;
     l.idle_timeout = 1500ms;
+    l.park_after = 100ms; // every connection idle for longer is parked
     l.request_timeout = 2000ms;
     l.max_body_bytes = 1024;
     l.max_connections = 16;
@@ -384,25 +385,53 @@ TEST_CASE("server: an idle kept-alive connection is closed after idle_timeout", 
     CHECK(steady::now() - t0 < 1200ms);
 }
 
-TEST_CASE("server: a kept-alive connection that waited idle (parked) is answered again",
+namespace {
+
+/// Waits up to 2 s for the server's parked connection count to be `n`.
+bool parked_becomes(const test_server& ts, std::size_t n) {
+    for (int i = 0; i < 200 && ts.srv->parked_connections() != n; ++i) {
+        std::this_thread::sleep_for(10ms);
+    }
+    return ts.srv->parked_connections() == n;
+}
+
+} // namespace
+
+TEST_CASE("server: a kept-alive connection idle for park_after is parked, and answered again",
           "[gateway]") {
-    test_server ts; // idle_timeout 1500 ms, header_timeout 400 ms
+    test_server ts; // park_after 100 ms, idle_timeout 1500 ms, header_timeout 400 ms
     tls_client c(ts.port);
     c.connect_ok();
     CHECK(c.roundtrip(get("/ok")).result_int() == 200);
+    CHECK(ts.srv->parked_connections() == 0); // not at once: the next request may follow
     for (int i = 0; i < 3; ++i) {
-        std::this_thread::sleep_for(300ms); // idle: the server keeps only the socket and the SSL
+        CHECK(parked_becomes(ts, 1));
         CHECK(c.roundtrip(get("/ok")).result_int() == 200);
+        CHECK(ts.srv->parked_connections() == 0);
     }
     // The first bytes wake it, the rest of the request follows in later TLS records.
-    std::this_thread::sleep_for(300ms);
+    CHECK(parked_becomes(ts, 1));
     REQUIRE_FALSE(c.send_raw("GET /ok HTTP/1.1\r\n"));
     std::this_thread::sleep_for(150ms);
     REQUIRE_FALSE(c.send_raw("Host: localhost\r\n\r\n"));
     CHECK(c.receive().body() == R"({"ok":true})");
     // A body after the pause, too.
-    std::this_thread::sleep_for(300ms);
+    CHECK(parked_becomes(ts, 1));
     CHECK(c.roundtrip(post("/echo", R"({"a":1})")).body() == R"({"a":1})");
+}
+
+TEST_CASE("server: requests that follow within park_after leave the connection unparked",
+          "[gateway]") {
+    server_limits l = short_limits();
+    l.park_after = 1000ms;
+    test_server ts(l);
+    tls_client c(ts.port);
+    c.connect_ok();
+    for (int i = 0; i < 5; ++i) {
+        CHECK(c.roundtrip(get("/ok")).result_int() == 200);
+        std::this_thread::sleep_for(100ms);
+        CHECK(ts.srv->parked_connections() == 0);
+    }
 }
 
 TEST_CASE("server: a parked connection the client closes is gone from the server", "[gateway]") {
@@ -411,13 +440,14 @@ TEST_CASE("server: a parked connection the client closes is gone from the server
         tls_client c(ts.port);
         c.connect_ok();
         CHECK(c.roundtrip(get("/ok")).result_int() == 200);
-        std::this_thread::sleep_for(100ms);
+        CHECK(parked_becomes(ts, 1));
         CHECK(ts.srv->connections() == 1);
     } // the client's socket closes without close_notify
     for (int i = 0; i < 200 && ts.srv->connections() != 0; ++i) {
         std::this_thread::sleep_for(10ms);
     }
     CHECK(ts.srv->connections() == 0); // well before idle_timeout (1500 ms)
+    CHECK(ts.srv->parked_connections() == 0);
 }
 
 TEST_CASE("server: shutdown closes a parked connection at once", "[gateway]") {
@@ -427,7 +457,7 @@ TEST_CASE("server: shutdown closes a parked connection at once", "[gateway]") {
     tls_client c(ts.port);
     c.connect_ok();
     CHECK(c.roundtrip(get("/ok")).result_int() == 200);
-    std::this_thread::sleep_for(100ms);
+    CHECK(parked_becomes(ts, 1));
     const auto start = steady::now();
     auto stopped = std::async(std::launch::async, [&] { ts.srv->shutdown(5s); });
     CHECK(c.closed_within(2000ms));
