@@ -26,6 +26,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <malloc.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -235,6 +236,40 @@ void add_pulls(metrics::registry& m, flows::engine& engine,
     });
 }
 
+/// Every connection is a file descriptor, and the soft RLIMIT_NOFILE is often 1024 (systemd's
+/// default, most shells): below server.max_connections plus what ssprd keeps open itself, accept
+/// fails with EMFILE before the limit refuses cleanly. Raises the soft limit as far as needed, up
+/// to the hard one (as Go's runtime and nginx's worker_rlimit_nofile do); warns when even the hard
+/// limit is too low. Never lowers it.
+void raise_open_files_limit(std::size_t max_connections) {
+    // Listeners, directory and store connections, SQLite's files, the audit file, metrics, stdio.
+    constexpr rlim_t reserved = 256;
+    rlimit lim{};
+    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) {
+        return;
+    }
+    const rlim_t wanted = static_cast<rlim_t>(max_connections) + reserved;
+    if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < wanted) {
+        rlimit raised = lim;
+        raised.rlim_cur = lim.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, lim.rlim_max);
+        if (raised.rlim_cur > lim.rlim_cur && ::setrlimit(RLIMIT_NOFILE, &raised) == 0) {
+            const std::string from = std::to_string(lim.rlim_cur);
+            const std::string to = std::to_string(raised.rlim_cur);
+            common::log(common::log_level::info, "raised the open files limit",
+                        {{"from", from}, {"to", to}});
+            lim = raised;
+        }
+    }
+    if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < wanted) {
+        const std::string needed = std::to_string(wanted);
+        const std::string limit = std::to_string(lim.rlim_cur);
+        common::log(common::log_level::warning,
+                    "the open files limit is below server.max_connections + 256; raise the hard "
+                    "RLIMIT_NOFILE (LimitNOFILE= in a systemd unit) or lower max_connections",
+                    {{"needed", needed}, {"limit", limit}});
+    }
+}
+
 /// Everything the daemon runs, in construction order; torn down in the order stop() says.
 class service {
 public:
@@ -247,6 +282,7 @@ public:
             common::log(common::log_level::warning, "configuration warning", {{"warning", text}});
         }
         const auto cfg = holder_.snapshot();
+        raise_open_files_limit(cfg->server.max_connections);
 
         std::vector<std::string> languages(config::supported_languages.begin(),
                                            config::supported_languages.end());
@@ -450,6 +486,7 @@ private:
                 common::log(common::log_level::error, "reload: server settings kept",
                             {{"error", e.what()}});
             }
+            raise_open_files_limit(cfg->server.max_connections);
             server_->set_limits(server_limits_from(cfg->server));
         }
         // The certificate is read again even when the file did not change: renewals replace the

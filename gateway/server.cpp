@@ -27,7 +27,9 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <openssl/bio.h>
 #include <openssl/crypto.h>
+#include <openssl/ssl.h>
 
 #include <algorithm>
 #include <atomic>
@@ -38,6 +40,7 @@
 #include <stdexcept>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 
 namespace sspr::gateway {
 
@@ -100,6 +103,13 @@ template <class T> struct wiping_allocator {
 };
 
 using stream_type = ssl::stream<beast::tcp_stream>;
+/// Each connection's: its socket, stream and timers run their handlers on it.
+using strand_type = net::strand<net::io_context::executor_type>;
+
+struct ssl_freer {
+    void operator()(SSL* ssl) const noexcept { SSL_free(ssl); }
+};
+using ssl_ptr = std::unique_ptr<SSL, ssl_freer>;
 using buffer_type = beast::basic_flat_buffer<wiping_allocator<char>>;
 
 /// Errors that only mean the peer went away or was too slow: not worth more than a debug line.
@@ -170,6 +180,7 @@ struct server::impl {
 
     std::atomic<std::size_t> open{0};
     std::atomic<std::uint64_t> refused{0};
+    std::atomic<std::size_t> parked{0};
     std::atomic<bool> stopping{false};
     std::atomic<steady::rep> last_refusal_log{0};
 
@@ -183,7 +194,8 @@ struct server::impl {
     }
 
     void do_accept(std::size_t index);
-    void on_accept(std::size_t index, const beast::error_code& ec, tcp::socket socket);
+    void on_accept(std::size_t index, const beast::error_code& ec, tcp::socket socket,
+                   const strand_type& strand);
     void run_thread();
 };
 
@@ -191,14 +203,22 @@ namespace {
 
 // ---- one connection ---------------------------------------------------------------------------
 
-/// One TLS connection. Everything below runs on the connection's strand (the executor of
-/// stream_); responders come back to it through net::post.
+/// One TLS connection. Everything below runs on the connection's strand (executor_);
+/// responders come back to it through net::post.
+///
+/// A kept-alive connection that has waited park_after for its next request is parked:
+/// Asio's ssl::stream is destroyed and only the socket and the SSL object (keys, sequence
+/// numbers) are kept, until the socket is readable or idle_timeout passes. The stream holds two
+/// 17 KiB buffers, zero-filled and so resident, and OpenSSL's BIO pair under it two more: most of
+/// what an idle connection would otherwise cost (bench/run-idle-bench).
 class session : public std::enable_shared_from_this<session> {
 public:
-    session(server::impl& owner, tcp::socket&& socket, std::shared_ptr<ssl::context> tls,
-            boost::asio::ip::address peer)
-        : owner_(owner), tls_(std::move(tls)), stream_(std::move(socket), *tls_),
-          peer_(std::move(peer)), limits_(owner.current_limits()) {}
+    /// `socket` was accepted on `strand`.
+    session(server::impl& owner, tcp::socket&& socket, strand_type strand,
+            std::shared_ptr<ssl::context> tls, boost::asio::ip::address peer)
+        : owner_(owner), tls_(std::move(tls)), executor_(std::move(strand)),
+          stream_(std::in_place, std::move(socket), *tls_), parked_socket_(executor_),
+          idle_timer_(executor_), peer_(std::move(peer)), limits_(owner.current_limits()) {}
 
     session(const session&) = delete;
     session& operator=(const session&) = delete;
@@ -217,13 +237,12 @@ public:
             const std::lock_guard lock(owner_.mutex);
             owner_.sessions.emplace(this, weak_from_this());
         }
-        net::dispatch(stream_.get_executor(),
-                      beast::bind_front_handler(&session::on_run, shared_from_this()));
+        net::dispatch(executor_, beast::bind_front_handler(&session::on_run, shared_from_this()));
     }
 
     /// Server shutdown: answer what is in flight, read nothing more, then close.
     void stop() {
-        net::post(stream_.get_executor(), [self = shared_from_this()] { self->on_stop(); });
+        net::post(executor_, [self = shared_from_this()] { self->on_stop(); });
     }
 
 private:
@@ -242,8 +261,8 @@ private:
         if (owner_.stopping.load()) {
             return close_now();
         }
-        beast::get_lowest_layer(stream_).expires_after(limits_->header_timeout);
-        stream_.async_handshake(
+        beast::get_lowest_layer(*stream_).expires_after(limits_->header_timeout);
+        stream_->async_handshake(
             ssl::stream_base::server,
             beast::bind_front_handler(&session::on_handshake, shared_from_this()));
     }
@@ -290,14 +309,88 @@ private:
         // Idle: wait for the first bytes of the next request with the idle deadline. The HTTP
         // read below returns only once the whole header is in, so it cannot tell idle from slow.
         phase_ = read_phase::idle;
-        beast::get_lowest_layer(stream_).expires_after(limits_->idle_timeout);
-        stream_.async_read_some(
+        deadline_ = now + limits_->idle_timeout;
+        if (deadline_ - now > limits_->park_after) {
+            const std::uint64_t wait = ++idle_waits_;
+            idle_timer_.expires_after(limits_->park_after); // cancels a stale one
+            idle_timer_.async_wait([self = shared_from_this(), wait](const beast::error_code& ec) {
+                self->on_park_timer(wait, ec);
+            });
+        }
+        idle_read();
+    }
+
+    void idle_read() {
+        beast::get_lowest_layer(*stream_).expires_at(deadline_);
+        stream_->async_read_some(
             buffer_.prepare(beast::read_size(buffer_, 65536)),
             beast::bind_front_handler(&session::on_idle_read, shared_from_this()));
     }
 
+    // -- parking (see the class comment) --
+
+    /// limits_->park_after into an idle wait: stop the read (it has not started on a record, or
+    /// OpenSSL holds its bytes and park() declines) and park from on_idle_read.
+    void on_park_timer(std::uint64_t wait, const beast::error_code& ec) {
+        if (ec || wait != idle_waits_ || phase_ != read_phase::idle || !reading_ || closing_ ||
+            !stream_) {
+            return; // a request came meanwhile, or the connection ends
+        }
+        park_requested_ = true;
+        beast::get_lowest_layer(*stream_).cancel();
+    }
+
+    /// Parks the connection, idle with nothing buffered. False, and nothing changed, when
+    /// OpenSSL still holds bytes of either direction, which only the stream can carry on.
+    bool park() {
+        SSL* ssl = stream_->native_handle();
+        if (SSL_has_pending(ssl) != 0 || BIO_ctrl_pending(SSL_get_rbio(ssl)) != 0 ||
+            BIO_ctrl_wpending(SSL_get_wbio(ssl)) != 0 || SSL_up_ref(ssl) != 1) {
+            return false;
+        }
+        parked_ssl_.reset(ssl); // the reference taken above; the stream drops its own
+        parked_socket_ = stream_->next_layer().release_socket();
+        stream_.reset();
+        SSL_set_bio(ssl, nullptr, nullptr); // the pair's inner half, which the SSL owned
+        buffer_.shrink_to_fit();            // empty: frees (and wipes) it
+        owner_.parked.fetch_add(1);
+        const std::uint64_t generation = ++parks_;
+        idle_timer_.expires_at(deadline_);
+        idle_timer_.async_wait(
+            [self = shared_from_this(), generation](const beast::error_code& ec) {
+                if (!ec && self->parks_ == generation && !self->stream_) {
+                    self->close_now(); // idle_timeout: ends the wait below too
+                }
+            });
+        parked_socket_.async_wait(
+            tcp::socket::wait_read,
+            beast::bind_front_handler(&session::on_parked_readable, shared_from_this()));
+        return true;
+    }
+
+    /// Readable (the next request, the peer's close_notify or FIN), or closed by close_now().
+    void on_parked_readable(const beast::error_code& ec) {
+        owner_.parked.fetch_sub(1);
+        idle_timer_.cancel();
+        if (ec || closing_) {
+            reading_ = false;
+            read_done_ = true;
+            return close_now();
+        }
+        // The stream takes over the SSL object; a fresh BIO pair is attached to it.
+        stream_.emplace(std::move(parked_socket_), parked_ssl_.release());
+        idle_read();
+    }
+
     void on_idle_read(const beast::error_code& ec, std::size_t bytes) {
         buffer_.commit(bytes);
+        if (std::exchange(park_requested_, false) && ec == net::error::operation_aborted &&
+            bytes == 0 && !closing_) {
+            if (!park()) {
+                idle_read(); // OpenSSL holds part of a record: read on until the idle deadline
+            }
+            return;
+        }
         if (ec) {
             reading_ = false;
             read_done_ = true;
@@ -314,8 +407,8 @@ private:
     }
 
     void read_some() {
-        beast::get_lowest_layer(stream_).expires_at(deadline_);
-        http::async_read_some(stream_, buffer_, *parser_,
+        beast::get_lowest_layer(*stream_).expires_at(deadline_);
+        http::async_read_some(*stream_, buffer_, *parser_,
                               beast::bind_front_handler(&session::on_read, shared_from_this()));
     }
 
@@ -368,10 +461,9 @@ private:
         ex.received = received_;
         ex.respond = responder(
             [self = shared_from_this(), seq = s.seq](response&& res, steady::time_point at) {
-                net::post(self->stream_.get_executor(),
-                          [self, seq, res = std::move(res), at]() mutable {
-                              self->on_response(seq, std::move(res), at);
-                          });
+                net::post(self->executor_, [self, seq, res = std::move(res), at]() mutable {
+                    self->on_response(seq, std::move(res), at);
+                });
             },
             fallback_response(s.version));
         slots_.push_back(std::move(s));
@@ -390,7 +482,7 @@ private:
 
     void on_response(std::uint64_t seq, response res, steady::time_point not_before) {
         if (not_before > steady::now()) {
-            auto timer = std::make_shared<net::steady_timer>(stream_.get_executor(), not_before);
+            auto timer = std::make_shared<net::steady_timer>(executor_, not_before);
             timer->async_wait([self = shared_from_this(), timer, seq,
                                res = std::move(res)](const beast::error_code&) mutable {
                 self->on_response(seq, std::move(res), {});
@@ -419,8 +511,8 @@ private:
         res.keep_alive(s.keep_alive);
         res.prepare_payload();
         writing_ = true;
-        beast::get_lowest_layer(stream_).expires_after(limits_->request_timeout);
-        http::async_write(stream_, res,
+        beast::get_lowest_layer(*stream_).expires_after(limits_->request_timeout);
+        http::async_write(*stream_, res,
                           beast::bind_front_handler(&session::on_write, shared_from_this()));
     }
 
@@ -468,9 +560,9 @@ private:
         if (reading_) {
             return close_now();
         }
-        beast::get_lowest_layer(stream_).expires_after(
+        beast::get_lowest_layer(*stream_).expires_after(
             std::min<std::chrono::milliseconds>(limits_->header_timeout, std::chrono::seconds(5)));
-        stream_.async_shutdown(
+        stream_->async_shutdown(
             [self = shared_from_this()](const beast::error_code&) { self->close_now(); });
     }
 
@@ -478,8 +570,14 @@ private:
         closing_ = true;
         slots_.clear();
         beast::error_code ignored;
-        beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
-        beast::get_lowest_layer(stream_).close();
+        idle_timer_.cancel(); // its handler holds this session
+        if (!stream_) {       // parked
+            parked_socket_.shutdown(tcp::socket::shutdown_both, ignored);
+            parked_socket_.close(ignored);
+            return;
+        }
+        beast::get_lowest_layer(*stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+        beast::get_lowest_layer(*stream_).close();
     }
 
     void fail(const beast::error_code& ec, const char* what) {
@@ -494,7 +592,14 @@ private:
 
     server::impl& owner_;
     std::shared_ptr<ssl::context> tls_; // the context this connection was made with
-    stream_type stream_;
+    strand_type executor_;              // the connection's strand
+    std::optional<stream_type> stream_; // absent while parked
+    tcp::socket parked_socket_;         // the connection while parked, else closed
+    ssl_ptr parked_ssl_;                // its TLS state while parked, else null
+    net::steady_timer idle_timer_;      // park_after in an idle wait; idle_timeout while parked
+    std::uint64_t idle_waits_ = 0;      // tells a stale park_after completion from the current
+    std::uint64_t parks_ = 0;           // likewise for the idle_timeout while parked
+    bool park_requested_ = false;       // the idle read was cancelled in order to park
     const boost::asio::ip::address peer_;
     std::shared_ptr<const server_limits> limits_;
 
@@ -518,13 +623,15 @@ private:
 // ---- accepting --------------------------------------------------------------------------------
 
 void server::impl::do_accept(std::size_t index) {
-    acceptors[index].async_accept(net::make_strand(*ioc),
-                                  [this, index](const beast::error_code& ec, tcp::socket socket) {
-                                      on_accept(index, ec, std::move(socket));
-                                  });
+    auto strand = net::make_strand(*ioc);
+    acceptors[index].async_accept(
+        strand, [this, index, strand](const beast::error_code& ec, tcp::socket socket) {
+            on_accept(index, ec, std::move(socket), strand);
+        });
 }
 
-void server::impl::on_accept(std::size_t index, const beast::error_code& ec, tcp::socket socket) {
+void server::impl::on_accept(std::size_t index, const beast::error_code& ec, tcp::socket socket,
+                             const strand_type& strand) {
     if (ec == net::error::operation_aborted || stopping.load()) {
         return;
     }
@@ -569,7 +676,8 @@ void server::impl::on_accept(std::size_t index, const beast::error_code& ec, tcp
             if (address.is_v6() && address.to_v6().is_v4_mapped()) {
                 address = net::ip::make_address_v4(net::ip::v4_mapped, address.to_v6());
             }
-            std::make_shared<session>(*this, std::move(socket), current_tls(), address)->run();
+            std::make_shared<session>(*this, std::move(socket), strand, current_tls(), address)
+                ->run();
         }
     }
     do_accept(index);
@@ -741,6 +849,10 @@ std::size_t server::connections() const noexcept {
 
 std::uint64_t server::refused_connections() const noexcept {
     return impl_->refused.load();
+}
+
+std::size_t server::parked_connections() const noexcept {
+    return impl_->parked.load();
 }
 
 } // namespace sspr::gateway

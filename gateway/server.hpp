@@ -43,6 +43,10 @@ struct server_limits {
     std::chrono::milliseconds header_timeout{10000};
     /// A kept-alive connection waiting for its next request.
     std::chrono::milliseconds idle_timeout{60000};
+    /// After this long waiting, a kept-alive connection keeps only its socket and TLS state
+    /// (~17 KiB instead of ~70). A request that comes sooner finds the connection as it was:
+    /// parking and waking cost ~7 us, a third of a cheap request's CPU. Not a configuration key.
+    std::chrono::milliseconds park_after{1000};
     /// A whole request (from its first byte to its last), and each response write.
     std::chrono::milliseconds request_timeout{30000};
     std::size_t header_limit = std::size_t{8} * 1024;
@@ -152,6 +156,8 @@ public:
     [[nodiscard]] std::size_t connections() const noexcept;
     /// Connections closed at once because max_connections were open.
     [[nodiscard]] std::uint64_t refused_connections() const noexcept;
+    /// Connections parked now: idle for longer than server_limits::park_after.
+    [[nodiscard]] std::size_t parked_connections() const noexcept;
 
     struct impl;
 

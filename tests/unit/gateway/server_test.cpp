@@ -1,7 +1,8 @@
 // The HTTPS server (gateway/server.hpp) in-process on 127.0.0.1, port 0, with a certificate made
 // by the test and an app with test routes: security headers on every response, limits (413,
-// slow headers, idle keep-alive, connections), refusals (415, 400), TLS versions, the worker pool's
-// 503, ordered pipelined answers, delayed answers, and a graceful shutdown.
+// slow headers, idle keep-alive, connections), parked idle connections, refusals (415, 400), TLS
+// versions, the worker pool's 503, ordered pipelined answers, delayed answers, and a graceful
+// shutdown.
 #include "gateway/app.hpp"
 #include "gateway/server.hpp"
 
@@ -158,6 +159,7 @@ server_limits short_limits() {
     server_limits l;
     l.header_timeout = 400ms;
     l.idle_timeout = 1500ms;
+    l.park_after = 100ms; // every connection idle for longer is parked
     l.request_timeout = 2000ms;
     l.max_body_bytes = 1024;
     l.max_connections = 16;
@@ -381,6 +383,85 @@ TEST_CASE("server: an idle kept-alive connection is closed after idle_timeout", 
     const auto t0 = steady::now();
     CHECK(silent.closed_within(3000ms));
     CHECK(steady::now() - t0 < 1200ms);
+}
+
+namespace {
+
+/// Waits up to 2 s for the server's parked connection count to be `n`.
+bool parked_becomes(const test_server& ts, std::size_t n) {
+    for (int i = 0; i < 200 && ts.srv->parked_connections() != n; ++i) {
+        std::this_thread::sleep_for(10ms);
+    }
+    return ts.srv->parked_connections() == n;
+}
+
+} // namespace
+
+TEST_CASE("server: a kept-alive connection idle for park_after is parked, and answered again",
+          "[gateway]") {
+    test_server ts; // park_after 100 ms, idle_timeout 1500 ms, header_timeout 400 ms
+    tls_client c(ts.port);
+    c.connect_ok();
+    CHECK(c.roundtrip(get("/ok")).result_int() == 200);
+    for (int i = 0; i < 3; ++i) {
+        CHECK(parked_becomes(ts, 1));
+        CHECK(c.roundtrip(get("/ok")).result_int() == 200); // woken (parked again 100 ms later)
+    }
+    // The first bytes wake it, the rest of the request follows in later TLS records.
+    CHECK(parked_becomes(ts, 1));
+    REQUIRE_FALSE(c.send_raw("GET /ok HTTP/1.1\r\n"));
+    std::this_thread::sleep_for(150ms);
+    REQUIRE_FALSE(c.send_raw("Host: localhost\r\n\r\n"));
+    CHECK(c.receive().body() == R"({"ok":true})");
+    // A body after the pause, too.
+    CHECK(parked_becomes(ts, 1));
+    CHECK(c.roundtrip(post("/echo", R"({"a":1})")).body() == R"({"a":1})");
+}
+
+TEST_CASE("server: requests that follow within park_after leave the connection unparked",
+          "[gateway]") {
+    server_limits l = short_limits();
+    l.park_after = 1000ms;
+    test_server ts(l);
+    tls_client c(ts.port);
+    c.connect_ok();
+    for (int i = 0; i < 5; ++i) {
+        CHECK(c.roundtrip(get("/ok")).result_int() == 200);
+        std::this_thread::sleep_for(100ms);
+        CHECK(ts.srv->parked_connections() == 0);
+    }
+}
+
+TEST_CASE("server: a parked connection the client closes is gone from the server", "[gateway]") {
+    test_server ts;
+    {
+        tls_client c(ts.port);
+        c.connect_ok();
+        CHECK(c.roundtrip(get("/ok")).result_int() == 200);
+        CHECK(parked_becomes(ts, 1));
+        CHECK(ts.srv->connections() == 1);
+    } // the client's socket closes without close_notify
+    for (int i = 0; i < 200 && ts.srv->connections() != 0; ++i) {
+        std::this_thread::sleep_for(10ms);
+    }
+    CHECK(ts.srv->connections() == 0); // well before idle_timeout (1500 ms)
+    CHECK(ts.srv->parked_connections() == 0);
+}
+
+TEST_CASE("server: shutdown closes a parked connection at once", "[gateway]") {
+    server_limits l = short_limits();
+    l.idle_timeout = 10000ms;
+    test_server ts(l);
+    tls_client c(ts.port);
+    c.connect_ok();
+    CHECK(c.roundtrip(get("/ok")).result_int() == 200);
+    CHECK(parked_becomes(ts, 1));
+    const auto start = steady::now();
+    auto stopped = std::async(std::launch::async, [&] { ts.srv->shutdown(5s); });
+    CHECK(c.closed_within(2000ms));
+    CHECK(stopped.wait_for(2s) == std::future_status::ready);
+    CHECK(steady::now() - start < 2000ms); // not the idle timeout, not the grace
+    CHECK(ts.srv->connections() == 0);
 }
 
 TEST_CASE("server: TLS 1.1 is refused; TLS 1.2 and 1.3 are accepted", "[gateway]") {

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `ssprd serve` end to end on 127.0.0.1: start-up from a real configuration (SQLite store, audit
 # file, a directory that does not answer), the listening line, answers over TLS, SIGHUP with a bad
-# file (refused, still serving), SIGTERM (exit 0), and the start-up errors' exit codes.
+# file (refused, still serving), SIGTERM (exit 0), the start-up errors' exit codes, and the soft
+# open files limit raised for server.max_connections (started under `ulimit -Sn 300`), and the
+# warning when the hard limit is too low.
 # Usage: ssprd_serve_test.sh SSPRD_BINARY SOURCE_DIR
 set -uo pipefail
 ssprd=$(realpath "$1")
@@ -81,7 +83,9 @@ check "serve without a message catalogue exits 2" test $? -eq 2
 "$ssprd" serve >/dev/null 2>&1
 check "serve without -c is a usage error" test $? -eq 2
 
-"$ssprd" serve -c ssprd.yaml >out.txt 2>log.txt &
+# A soft limit of 300 open files, below the default max_connections (1024) + 256.
+hard_nofile=$(ulimit -Hn)
+(ulimit -Sn 300 && exec "$ssprd" serve -c ssprd.yaml) >out.txt 2>log.txt &
 pid=$!
 for _ in $(seq 100); do
     grep -q "listening on https://127.0.0.1:$port" log.txt && break
@@ -89,6 +93,15 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 check "serve prints the listening line" grep -q "^listening on https://127.0.0.1:$port\$" log.txt
+
+soft_nofile=$(awk '/^Max open files/ { print $4 }' "/proc/$pid/limits")
+if [[ $hard_nofile == unlimited ]] || ((hard_nofile >= 1280)); then
+    check "the soft open files limit is raised to max_connections + 256" test "$soft_nofile" = 1280
+    check "and that is logged" grep -q 'raised the open files limit.*300.*1280' log.txt
+else
+    check "the soft open files limit is raised to the hard limit" test "$soft_nofile" = "$hard_nofile"
+    check "with a warning that it is too low" grep -q 'open files limit is below' log.txt
+fi
 
 url=https://127.0.0.1:$port
 curl -sk -D headers.txt -o body.txt "$url/healthz"
@@ -132,6 +145,23 @@ for _ in $(seq 100); do
 done
 check "SIGTERM stops it with exit 0" test "$rc" = 0
 check "the log never holds the service password" bash -c "! grep -q service-password '$tmp/log.txt'"
+
+# A hard limit of 300 too: ssprd still serves, and says what to raise.
+(ulimit -n 300 && exec "$ssprd" serve -c ssprd.yaml) >out.txt 2>log2.txt &
+pid=$!
+for _ in $(seq 100); do
+    grep -q "listening on https://127.0.0.1:$port" log2.txt && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+done
+check "under a hard limit of 300 open files serve still listens" grep -q "^listening on" log2.txt
+check "and warns that the limit is below max_connections" \
+    grep -q 'open files limit is below.*needed="1280" limit="300"' log2.txt
+kill -TERM "$pid" 2>/dev/null
+for _ in $(seq 100); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+done
 
 echo "$passes passed, $failures failed"
 exit $((failures > 0))
