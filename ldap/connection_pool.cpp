@@ -31,7 +31,7 @@ result<connection_pool::lease> connection_pool::acquire() {
         std::unique_ptr<connection> conn = std::move(idle_.back());
         idle_.pop_back();
         if (!conn->hung_up() && !selector_->should_fail_back(conn->uri_index())) {
-            return lease(this, std::move(conn), true);
+            return lease(this, std::move(conn));
         }
         --open_; // stale, or a fallback while the preferred server may be back: replace it
         lock.unlock();
@@ -48,7 +48,7 @@ result<connection_pool::lease> connection_pool::acquire() {
         available_.notify_one();
         return fresh.error();
     }
-    return lease(this, std::move(*fresh), false);
+    return lease(this, std::move(*fresh));
 }
 
 void connection_pool::release(std::unique_ptr<connection> conn) {

@@ -30,8 +30,8 @@ public:
     /// broke while on loan.
     class lease {
     public:
-        lease(connection_pool* pool, std::unique_ptr<connection> conn, bool reused)
-            : pool_(pool), conn_(std::move(conn)), reused_(reused) {}
+        lease(connection_pool* pool, std::unique_ptr<connection> conn)
+            : pool_(pool), conn_(std::move(conn)) {}
         lease(lease&& other) noexcept = default;
         lease& operator=(lease&&) = delete;
         lease(const lease&) = delete;
@@ -40,13 +40,10 @@ public:
 
         connection& operator*() const noexcept { return *conn_; }
         connection* operator->() const noexcept { return conn_.get(); }
-        /// True when the connection served earlier operations (it may have gone stale since).
-        [[nodiscard]] bool reused() const noexcept { return reused_; }
 
     private:
         connection_pool* pool_;
         std::unique_ptr<connection> conn_;
-        bool reused_;
     };
 
     /// Blocks for at most acquire_timeout (plus connect time when a new connection is opened).
