@@ -46,8 +46,14 @@ public:
         std::unique_ptr<connection> conn_;
     };
 
+    /// Whether acquire() may hand out an idle connection.
+    enum class want { invalid = 0, any, new_connection };
+
     /// Blocks for at most acquire_timeout (plus connect time when a new connection is opened).
-    result<lease> acquire();
+    /// want::new_connection opens one even when some are idle (closing an idle one if the pool is
+    /// full): the second try after a connection died under an operation, when the idle ones to
+    /// that server may be dying too and not know it yet.
+    result<lease> acquire(want w = want::any);
 
 private:
     void release(std::unique_ptr<connection> conn);

@@ -20,6 +20,7 @@ using detail::connection;
 using detail::connection_pool;
 using detail::entry;
 using detail::modification;
+using want = detail::connection_pool::want;
 
 constexpr std::string_view ad_default_filter =
     "(&(objectCategory=person)(objectClass=user)(|(sAMAccountName={login})(userPrincipalName={"
@@ -287,16 +288,17 @@ private:
     static auto with_pool(connection_pool& pool, Op&& op)
         -> decltype(op(std::declval<connection&>())) {
         for (int attempt = 0;; ++attempt) {
-            auto lease = pool.acquire();
+            auto lease = pool.acquire(attempt == 0 ? want::any : want::new_connection);
             if (!lease) {
                 return lease.error();
             }
             auto outcome = op(**lease);
-            // A connection that died under the operation is worth a second try on a new one,
-            // whether it went stale while idle (the server restarted since) or was opened just now
-            // and its server went away meanwhile: the pool opens the new one on the next URI when
-            // that server is gone for good. A timeout is not: the server is slow or hung, and
-            // asking again would double the wait.
+            // A connection that died under the operation is worth a second try on a new one
+            // (not another idle one, which may be dying with it), whether it went stale while idle
+            // (the server restarted since) or was opened just now and its server went away
+            // meanwhile: the pool opens the new one on the next URI when that server is gone for
+            // good. A timeout is not: the server is slow or hung, and asking again would double
+            // the wait.
             if (outcome || attempt > 0 || !outcome.error().is(error::server_down)) {
                 return outcome;
             }
@@ -318,7 +320,7 @@ private:
         }
         for (int attempt = 0;; ++attempt) {
             result<void> written = [&]() -> result<void> {
-                auto lease = pool.acquire();
+                auto lease = pool.acquire(attempt == 0 ? want::any : want::new_connection);
                 if (!lease) {
                     return lease.error();
                 }

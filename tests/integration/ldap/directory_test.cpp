@@ -132,6 +132,14 @@ public:
     }
     [[nodiscard]] int accepted() const { return accepted_.load(); }
 
+    /// The server is gone, but its connections do not know yet: the listener is shut down (new
+    /// connections are refused) and each relayed connection is cut as soon as the client sends
+    /// on it, as when a crashed server's FIN has not arrived before the client writes.
+    void doom() {
+        doomed_ = true;
+        ::shutdown(listener_.get(), SHUT_RDWR);
+    }
+
     /// Shuts everything down; returns how many chunks from the server were still held back then
     /// (more than 0: a client was waiting for an answer).
     std::size_t cut() {
@@ -194,16 +202,21 @@ private:
                 return;
             }
             links_.push_back(std::move(l));
-            threads_.emplace_back([raw] { pump_up(*raw); });
+            threads_.emplace_back([this, raw] { pump_up(*raw); });
             threads_.emplace_back([this, raw] { pump_down(*raw); });
             threads_.emplace_back([raw] { pass_down(*raw); });
         }
     }
 
-    static void pump_up(link& l) {
+    void pump_up(link& l) const {
         std::array<char, 16384> buf{};
         for (;;) {
             const auto n = ::recv(l.client.get(), buf.data(), buf.size(), 0);
+            if (n > 0 && doomed_) {
+                ::shutdown(l.client.get(), SHUT_RDWR);
+                ::shutdown(l.server.get(), SHUT_RDWR);
+                return;
+            }
             if (n <= 0 || !send_all(l.server.get(), buf.data(), static_cast<std::size_t>(n))) {
                 break;
             }
@@ -255,6 +268,7 @@ private:
     std::uint16_t port_ = 0;
     unique_fd listener_{::socket(AF_INET, SOCK_STREAM, 0)};
     std::atomic<bool> cut_{false};
+    std::atomic<bool> doomed_{false};
     std::atomic<int> accepted_{0};
     std::mutex mutex_;
     std::vector<std::unique_ptr<link>> links_; // guarded by mutex_
@@ -624,6 +638,31 @@ TEST_CASE("directory: a first server that dies under the first operation of a ne
     // Asked again on a new connection, which the dead first URI refuses: the second one answers.
     CHECK(result.has_value());
     CHECK(f.dir->find_user("bob").has_value());
+}
+
+TEST_CASE("directory: after a connection died under an operation, the second try is on a new "
+          "connection, not on another one to the dead server",
+          "[ldap][integration]") {
+    using namespace std::chrono_literals;
+    const auto s = testing::servers().at(0);
+    auto cfg = testing::config_for(s);
+    const std::string direct = cfg.uris.at(0);
+    slow_relay relay(direct, 300ms); // slow, so two lookups at once need two connections
+    cfg.uris = {relay.uri(), direct};
+    cfg.pool_size = 2;
+    fixture f(s, cfg);
+    auto first = std::async(std::launch::async, [&] { return f.dir->find_user("alice"); });
+    auto second = std::async(std::launch::async, [&] { return f.dir->find_user("bob"); });
+    REQUIRE(first.get().has_value());
+    REQUIRE(second.get().has_value());
+    REQUIRE(relay.accepted() == 2); // two idle service connections through the relay
+
+    // Both die with the server, and each learns it only when it is used.
+    relay.doom();
+    const auto found = f.dir->find_user("carol");
+    INFO((found ? "" : found.error().diagnostic));
+    REQUIRE(found.has_value());
+    CHECK(found->has_value());
 }
 
 TEST_CASE("directory: TLS with an untrusted certificate is refused", "[ldap][integration]") {
