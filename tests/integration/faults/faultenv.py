@@ -29,8 +29,8 @@ TESTENV = os.path.join(harness.SOURCE_DIR, "scripts", "testenv")
 PG_BIN = "/usr/lib/postgresql/15/bin"
 
 
-def skip(why):
-    print(f"SKIP: {why} (run scripts/install-deps)", flush=True)
+def skip(why, hint=" (run scripts/install-deps)"):
+    print(f"SKIP: {why}{hint}", flush=True)
     sys.exit(harness.SKIP_RC)
 
 

@@ -11,7 +11,9 @@ the private slapd second, and no user request may fail for it.
     connection and the listener, which is what a crashed first server looks like to the gateway,
     while the data stay in one place to check. The relay is killed
       - while a `reset/complete` waits on it (hung first, then killed, at several points of the
-        request: before it and at fractions of its normal latency), and
+        request: before it and at fractions of its normal latency),
+      - while the bind that proves a new password waits on a connection opened for it just now
+        (the relay answering 300 ms late, so the kill surely lands on that bind), and
       - at random under 4 concurrent users running whole flows;
     after each kill the relay comes back on its port and the gateway moves back to it. Every
     step of every flow answers 2xx (never 5xx), every complete "changed", and slapd holds each

@@ -38,7 +38,7 @@ class SqliteFullTest(faultenv.FaultTestCase):
     @classmethod
     def setUpClass(cls):
         if os.geteuid() != 0:
-            faultenv.skip("mounting a tmpfs needs root")
+            faultenv.skip("mounting a tmpfs needs root", hint="")
         super().setUpClass()
 
     @classmethod
