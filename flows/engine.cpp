@@ -1177,13 +1177,18 @@ bool outcome_unknown_after(const ldap::failure& f) {
 /// one loses its compare-and-set and cannot write the directory a second time. A reset's claim
 /// also says that the directory may be written (completing), so that an outcome lost to a
 /// timeout or a crash is asked about before the next attempt.
-result<store::flow_record> claim(engine::impl& m, store::flow_record flow,
+/// Records the refusal (lost to another request) or the store's error in `note`.
+result<store::flow_record> claim(engine::impl& m, audit_note& note, store::flow_record flow,
                                  store::flow_state state) {
     flow.state = state;
     auto claimed = m.d.store->update_flow(flow);
     if (!claimed) {
-        return claimed.error() == store::error::conflict ? failure(problem::flow_not_found)
-                                                         : store_problem(claimed.error());
+        if (claimed.error() == store::error::conflict) {
+            m.record(note, "refused", "flow.claimed");
+            return failure(problem::flow_not_found);
+        }
+        m.record(note, "error", "store." + claimed.error().message());
+        return store_problem(claimed.error());
     }
     return std::move(*claimed);
 }
@@ -1218,9 +1223,8 @@ result<void> engine::complete_reset(const request_context& ctx, std::string_view
         m.record(note, "refused", std::string(failed.front().message_key));
         return rule_problem(failed.front());
     }
-    auto claimed = claim(m, *flow, store::flow_state::completing);
+    auto claimed = claim(m, note, *flow, store::flow_state::completing);
     if (!claimed) {
-        m.record(note, "refused", "flow.claimed");
         return claimed.error();
     }
     // An earlier attempt of this flow may have set this very password (its answer was lost): then
@@ -1283,9 +1287,8 @@ result<void> engine::complete_unlock(const request_context& ctx, std::string_vie
         m.record(note, "refused", sub->real ? "gates.missing" : sub->reason);
         return failure(problem::gates_missing);
     }
-    auto claimed = claim(m, *flow, store::flow_state::verified);
+    auto claimed = claim(m, note, *flow, store::flow_state::verified);
     if (!claimed) {
-        m.record(note, "refused", "flow.claimed");
         return claimed.error();
     }
     if (auto done = m.d.directory->unlock(sub->dn); !done) {
@@ -1391,9 +1394,12 @@ result<void> engine::change_password(const request_context& ctx, std::string_vie
 health engine::check_health() {
     health h;
     h.directory_ok = static_cast<bool>(impl_->d.directory->find_user("ssprd-readiness-probe"));
-    auto probe =
-        impl_->d.store->get_flow("ssprd-readiness-probe", store::to_timestamp(impl_->now()));
-    h.store_ok = probe || probe.error() == store::error::not_found;
+    // A write, not a read: a full disk or a read-only file system still answers reads while
+    // every flow step (which writes) fails. Throttle keys are derived hex, so this one is apart.
+    auto probe = impl_->d.store->increment("ssprd-readiness-probe", std::chrono::seconds(10),
+                                           store::to_timestamp(impl_->now()));
+    h.store_ok = probe.has_value();
+    h.store_full = !probe && probe.error() == store::error::disk_full;
     return h;
 }
 

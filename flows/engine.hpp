@@ -132,7 +132,11 @@ struct totp_offer_result {
 
 struct health {
     bool directory_ok = false;
+    /// The store took a write (every flow step writes; reads alone would still answer on a full
+    /// disk or a read-only file system).
     bool store_ok = false;
+    /// The store refused that write for want of space (SQLITE_FULL, PostgreSQL disk_full).
+    bool store_full = false;
 };
 
 struct dependencies {
@@ -228,7 +232,8 @@ public:
     respond_not_before(const request_context& ctx) const;
 
     // ---- operations ----
-    /// Asks the directory (a lookup) and the store (a read) whether they answer.
+    /// Asks the directory (a lookup) and the store (a write: one counter of its own) whether they
+    /// answer.
     [[nodiscard]] health check_health();
     /// Deletes expired store rows (one batch); returns how many went.
     std::size_t purge_expired();

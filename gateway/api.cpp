@@ -503,11 +503,11 @@ void add_api_routes(app& a, flows::engine& e, common::blocking_pool& pool) {
         offload(pool, c, [&e](call& work) {
             const flows::health h = e.check_health();
             const bool ready = h.directory_ok && h.store_ok;
+            const char* store = h.store_ok ? "ok" : (h.store_full ? "full" : "unavailable");
             response res{ready ? http::status::ok : http::status::service_unavailable, 11};
             res.set(http::field::content_type, "application/json");
-            res.body() = boost::json::serialize(
-                boost::json::object{{"directory", h.directory_ok ? "ok" : "unavailable"},
-                                    {"store", h.store_ok ? "ok" : "unavailable"}});
+            res.body() = boost::json::serialize(boost::json::object{
+                {"directory", h.directory_ok ? "ok" : "unavailable"}, {"store", store}});
             if (!ready) {
                 res.set(http::field::retry_after, "5");
             }

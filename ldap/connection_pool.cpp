@@ -13,7 +13,8 @@ connection_pool::connection_pool(const config& cfg, std::size_t size,
     : cfg_(cfg), size_(size == 0 ? 1 : size), selector_(std::move(selector)),
       prepare_(std::move(prepare)) {}
 
-result<connection_pool::lease> connection_pool::acquire() {
+result<connection_pool::lease> connection_pool::acquire(want w) {
+    const bool new_only = w == want::new_connection;
     std::unique_lock lock(mutex_);
     if (idle_.empty() && open_ >= size_) {
         if (waiting_ >= cfg_.max_waiting) {
@@ -28,12 +29,17 @@ result<connection_pool::lease> connection_pool::acquire() {
         }
     }
     while (!idle_.empty()) {
+        if (new_only && open_ < size_) {
+            break; // room for a new one; the idle ones stay for others
+        }
         std::unique_ptr<connection> conn = std::move(idle_.back());
         idle_.pop_back();
-        if (!conn->hung_up() && !selector_->should_fail_back(conn->uri_index())) {
-            return lease(this, std::move(conn), true);
+        if (!new_only && !conn->hung_up() && !selector_->should_fail_back(conn->uri_index())) {
+            return lease(this, std::move(conn));
         }
-        --open_; // stale, or a fallback while the preferred server may be back: replace it
+        // Stale, a fallback while the preferred server may be back, or in the way of a new one:
+        // replace it.
+        --open_;
         lock.unlock();
         conn.reset();
         lock.lock();
@@ -48,7 +54,7 @@ result<connection_pool::lease> connection_pool::acquire() {
         available_.notify_one();
         return fresh.error();
     }
-    return lease(this, std::move(*fresh), false);
+    return lease(this, std::move(*fresh));
 }
 
 void connection_pool::release(std::unique_ptr<connection> conn) {

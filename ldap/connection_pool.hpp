@@ -30,8 +30,8 @@ public:
     /// broke while on loan.
     class lease {
     public:
-        lease(connection_pool* pool, std::unique_ptr<connection> conn, bool reused)
-            : pool_(pool), conn_(std::move(conn)), reused_(reused) {}
+        lease(connection_pool* pool, std::unique_ptr<connection> conn)
+            : pool_(pool), conn_(std::move(conn)) {}
         lease(lease&& other) noexcept = default;
         lease& operator=(lease&&) = delete;
         lease(const lease&) = delete;
@@ -40,17 +40,20 @@ public:
 
         connection& operator*() const noexcept { return *conn_; }
         connection* operator->() const noexcept { return conn_.get(); }
-        /// True when the connection served earlier operations (it may have gone stale since).
-        [[nodiscard]] bool reused() const noexcept { return reused_; }
 
     private:
         connection_pool* pool_;
         std::unique_ptr<connection> conn_;
-        bool reused_;
     };
 
+    /// Whether acquire() may hand out an idle connection.
+    enum class want { invalid = 0, any, new_connection };
+
     /// Blocks for at most acquire_timeout (plus connect time when a new connection is opened).
-    result<lease> acquire();
+    /// want::new_connection opens one even when some are idle (closing an idle one if the pool is
+    /// full): the second try after a connection died under an operation, when the idle ones to
+    /// that server may be dying too and not know it yet.
+    result<lease> acquire(want w = want::any);
 
 private:
     void release(std::unique_ptr<connection> conn);

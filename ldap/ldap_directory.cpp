@@ -20,6 +20,7 @@ using detail::connection;
 using detail::connection_pool;
 using detail::entry;
 using detail::modification;
+using want = detail::connection_pool::want;
 
 constexpr std::string_view ad_default_filter =
     "(&(objectCategory=person)(objectClass=user)(|(sAMAccountName={login})(userPrincipalName={"
@@ -266,8 +267,8 @@ private:
         return {};
     }
 
-    // Runs `op` on a service connection. A reused connection that turns out dead (the server
-    // restarted since it was last used) is replaced once: reads are safe to repeat.
+    // Runs `op` on a service connection. A connection that dies under it is replaced once: reads
+    // are safe to repeat (see with_pool).
     template <class Op> auto with_service(Op&& op) -> decltype(op(std::declval<connection&>())) {
         return with_pool(service_, op);
     }
@@ -287,23 +288,27 @@ private:
     static auto with_pool(connection_pool& pool, Op&& op)
         -> decltype(op(std::declval<connection&>())) {
         for (int attempt = 0;; ++attempt) {
-            auto lease = pool.acquire();
+            auto lease = pool.acquire(attempt == 0 ? want::any : want::new_connection);
             if (!lease) {
                 return lease.error();
             }
             auto outcome = op(**lease);
-            // Only a connection that died while idle is worth a second try; a timeout means the
-            // server is slow or hung, and asking again would double the wait.
-            if (outcome || attempt > 0 || !lease->reused() ||
-                !outcome.error().is(error::server_down)) {
+            // A connection that died under the operation is worth a second try on a new one
+            // (not another idle one, which may be dying with it), whether it went stale while idle
+            // (the server restarted since) or was opened just now and its server went away
+            // meanwhile: the pool opens the new one on the next URI when that server is gone for
+            // good. A timeout is not: the server is slow or hung, and asking again would double
+            // the wait.
+            if (outcome || attempt > 0 || !outcome.error().is(error::server_down)) {
                 return outcome;
             }
         }
     }
 
     // Runs a password write, then proves the directory holds the new password by binding with it.
-    // A write that failed in transit on a stale connection is checked the same way: if the new
-    // password holds, it landed; if not, it is sent once more on a fresh connection.
+    // A write that failed in transit is checked the same way: if the new password holds, it
+    // landed; if not and the connection died under it (stale, or its server went away), it is
+    // sent once more on a new connection, on the next URI when the first server is gone.
     template <class Write>
     result<void> write_verified(std::string_view dn, std::string_view new_password, Write&& write,
                                 bool as_user) {
@@ -314,13 +319,11 @@ private:
             }
         }
         for (int attempt = 0;; ++attempt) {
-            bool reused = false;
             result<void> written = [&]() -> result<void> {
-                auto lease = pool.acquire();
+                auto lease = pool.acquire(attempt == 0 ? want::any : want::new_connection);
                 if (!lease) {
                     return lease.error();
                 }
-                reused = lease->reused();
                 return write(**lease);
             }();
             if (written) {
@@ -334,7 +337,7 @@ private:
             if (verify_holds(dn, new_password)) {
                 return {};
             }
-            if (attempt > 0 || !reused || !written.error().is(error::server_down)) {
+            if (attempt > 0 || !written.error().is(error::server_down)) {
                 return written;
             }
         }

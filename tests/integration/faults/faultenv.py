@@ -29,8 +29,8 @@ TESTENV = os.path.join(harness.SOURCE_DIR, "scripts", "testenv")
 PG_BIN = "/usr/lib/postgresql/15/bin"
 
 
-def skip(why):
-    print(f"SKIP: {why} (run scripts/install-deps)", flush=True)
+def skip(why, hint=" (run scripts/install-deps)"):
+    print(f"SKIP: {why}{hint}", flush=True)
     sys.exit(harness.SKIP_RC)
 
 
@@ -141,6 +141,8 @@ class PrivateEnv:
         self.dir = tempfile.mkdtemp(prefix="sspr-faults-")
         os.chmod(self.dir, 0o711)
         self.started = []
+        self.relays = []
+        self.mounts = []
         self.ports = {}
         self.env_path = os.path.join(self.dir, "testenv.env")
 
@@ -243,10 +245,41 @@ class PrivateEnv:
                   "postgres": "postgres.sh"}[name]
         self._ctl(script, "start", name)
 
+    def start_relay(self, target_port, port=None):
+        """A TCP relay (tcp_relay.py) to 127.0.0.1:target_port on a port of its own: a second
+        address of a server that the test can kill or hang alone. Stopped by stop()."""
+        relay = Relay(self.dir, target_port, port)
+        self.relays.append(relay)
+        return relay.start()
+
+    def mount_tmpfs(self, name, size):
+        """A tmpfs of `size` (mount -o size=..., e.g. "4m") on DIR/name: a small file system to
+        fill. Needs root; unmounted by stop()."""
+        path = os.path.join(self.dir, name)
+        os.makedirs(path, mode=0o700)
+        p = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs",
+                            path], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
+        if p.returncode != 0:
+            raise AssertionError(f"mount -t tmpfs on {path} failed ({p.returncode}): "
+                                 f"{p.stdout.decode(errors='replace').strip()}")
+        self.mounts.append(path)
+        return path
+
     # -- the end --
     def stop(self, keep=False):
         """Stops every server this env started, by recorded PID; never raises."""
         problems = []
+        for relay in self.relays:
+            relay.kill()
+        self.relays = []
+        for path in reversed(self.mounts):
+            if keep or os.environ.get("SSPR_KEEP_TMP") == "1":
+                shutil.copytree(path, path + ".kept", dirs_exist_ok=True)
+            p = subprocess.run(["umount", path], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, timeout=30)
+            if p.returncode != 0:
+                problems.append(f"umount {path} failed: {p.stdout.decode(errors='replace')}")
+        self.mounts = []
         for script, name in reversed(self.started):
             # A test may have left slapd SIGSTOPped: stop_pidfiles sends SIGCONT too, but do it
             # first so that nothing waits on a stopped process.
@@ -279,6 +312,66 @@ class PrivateEnv:
         return problems
 
 
+class Relay:
+    """One tcp_relay.py process on 127.0.0.1:port; kill() is a crash of the server at that address
+    (every relayed connection and the listener closed by the kernel), stop()/cont() a hang, and
+    start() brings it back on the same port."""
+
+    def __init__(self, workdir, target_port, port=None):
+        self.target_port = target_port
+        self.port = port or harness.free_port()
+        self.log_path = os.path.join(workdir, f"relay-{self.port}.log")
+        self.proc = None
+
+    @property
+    def uri(self):
+        return f"ldaps://127.0.0.1:{self.port}"
+
+    def start(self, delay_ms=0, timeout=10):
+        """Listening again on its port; with delay_ms, every answer of the server comes that
+        much late (tcp_relay.py DELAY_MS)."""
+        assert not self.running(), "relay already running"
+        with open(self.log_path, "a", encoding="utf-8") as log:
+            log.write("started\n")
+            log.flush()
+            self.proc = subprocess.Popen([sys.executable, os.path.join(HERE, "tcp_relay.py"),
+                                          str(self.port), str(self.target_port),
+                                          str(delay_ms)],
+                                         stdin=subprocess.DEVNULL, stdout=log,
+                                         stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with open(self.log_path, encoding="utf-8") as f:
+                if f.read().rsplit("started\n", 1)[-1].startswith("listening\n"):
+                    return self
+            if self.proc.poll() is not None:
+                raise AssertionError(f"tcp_relay.py on {self.port} exited with "
+                                     f"{self.proc.returncode}")
+            time.sleep(0.02)
+        self.kill()
+        raise AssertionError(f"tcp_relay.py on {self.port} not listening within {timeout}s")
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def accepted(self):
+        """Connections accepted since the relay was first started (over every restart)."""
+        try:
+            with open(self.log_path, encoding="utf-8") as f:
+                return sum(1 for line in f if line.startswith("accepted "))
+        except FileNotFoundError:
+            return 0
+
+    def hang(self):
+        os.kill(self.proc.pid, signal.SIGSTOP)
+
+    def kill(self):
+        """SIGKILL by PID (also of a SIGSTOPped relay), then wait; safe when not running."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+
 class FaultTestCase(harness.GatewayTestCase):
     """A GatewayTestCase whose servers are private (PrivateEnv) and stopped after the class."""
 
@@ -290,6 +383,7 @@ class FaultTestCase(harness.GatewayTestCase):
         cls.penv = PrivateEnv(postgres=cls.POSTGRES)
         try:
             cls.penv.start()
+            cls.GATEWAY_OPTIONS = cls.gateway_options()
             super().setUpClass()
         except BaseException:
             cls.penv.stop(keep=True)
@@ -301,6 +395,12 @@ class FaultTestCase(harness.GatewayTestCase):
             super().tearDownClass()
         finally:
             cls.penv.stop()
+
+    @classmethod
+    def gateway_options(cls):
+        """The first gateway's options, asked once the private servers are up (so that they may
+        name their ports); GATEWAY_OPTIONS by default."""
+        return cls.GATEWAY_OPTIONS
 
     def gated_flow(self, user):
         """A reset flow of `user` with its e-mail gate passed: ready to complete."""

@@ -5,11 +5,22 @@
 
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <array>
+#include <atomic>
+#include <condition_variable>
 #include <csignal>
+#include <deque>
 #include <fstream>
 #include <future>
+#include <mutex>
 #include <random>
+#include <stdexcept>
 #include <thread>
 
 using namespace sspr;
@@ -63,6 +74,207 @@ bool has_group(const std::vector<ldap::group_entry>& groups, std::string_view na
                           [](char a, char b) { return std::tolower(a) == std::tolower(b); });
     });
 }
+
+class unique_fd {
+public:
+    explicit unique_fd(int fd = -1) noexcept : fd_(fd) {}
+    unique_fd(const unique_fd&) = delete;
+    unique_fd& operator=(const unique_fd&) = delete;
+    ~unique_fd() {
+        if (fd_ >= 0) {
+            ::close(fd_);
+        }
+    }
+    [[nodiscard]] int get() const noexcept { return fd_; }
+
+private:
+    int fd_;
+};
+
+// A TCP relay in front of a directory server, on the server's loopback address and a port of its
+// own. Every chunk the server sends is passed on `delay` after it arrived, so an operation on a
+// connection through the relay is in flight for a known while; cut() is a crash of "the server at
+// that address": the listener and every relayed connection are shut down at once.
+class slow_relay {
+public:
+    slow_relay(const std::string& uri, std::chrono::milliseconds delay) : delay_(delay) {
+        const auto hostport = uri.substr(uri.find("://") + 3);
+        const auto colon = hostport.rfind(':');
+        host_ = hostport.substr(0, colon);
+        target_.sin_family = AF_INET;
+        target_.sin_port = htons(static_cast<std::uint16_t>(std::stoi(hostport.substr(colon + 1))));
+        if (::inet_pton(AF_INET, host_.c_str(), &target_.sin_addr) != 1) {
+            throw std::runtime_error("slow_relay: not an IPv4 address: " + host_);
+        }
+        sockaddr_in addr = target_;
+        addr.sin_port = 0;
+        if (::bind(listener_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+            ::listen(listener_.get(), 16) != 0) {
+            throw std::runtime_error("slow_relay: cannot listen on " + host_);
+        }
+        socklen_t len = sizeof addr;
+        ::getsockname(listener_.get(), reinterpret_cast<sockaddr*>(&addr), &len);
+        port_ = ntohs(addr.sin_port);
+        acceptor_ = std::thread([this] { accept_loop(); });
+    }
+    slow_relay(const slow_relay&) = delete;
+    slow_relay& operator=(const slow_relay&) = delete;
+    ~slow_relay() {
+        cut();
+        acceptor_.join(); // after this, nobody adds to threads_
+        for (auto& t : threads_) {
+            t.join();
+        }
+    }
+
+    [[nodiscard]] std::string uri() const {
+        return "ldaps://" + host_ + ":" + std::to_string(port_);
+    }
+    [[nodiscard]] int accepted() const { return accepted_.load(); }
+
+    /// The server is gone, but its connections do not know yet: the listener is shut down (new
+    /// connections are refused) and each relayed connection is cut as soon as the client sends
+    /// on it, as when a crashed server's FIN has not arrived before the client writes.
+    void doom() {
+        doomed_ = true;
+        ::shutdown(listener_.get(), SHUT_RDWR);
+    }
+
+    /// Shuts everything down; returns how many chunks from the server were still held back then
+    /// (more than 0: a client was waiting for an answer).
+    std::size_t cut() {
+        if (cut_.exchange(true)) {
+            return 0;
+        }
+        ::shutdown(listener_.get(), SHUT_RDWR); // wakes accept()
+        const std::lock_guard lock(mutex_);
+        std::size_t held = 0;
+        for (auto& l : links_) {
+            const std::lock_guard link_lock(l->mutex);
+            held += l->held.size();
+            l->held.clear();
+            l->closed = true;
+            ::shutdown(l->client.get(), SHUT_RDWR);
+            ::shutdown(l->server.get(), SHUT_RDWR);
+            l->wake.notify_all();
+        }
+        return held;
+    }
+
+private:
+    struct link {
+        unique_fd client;
+        unique_fd server{::socket(AF_INET, SOCK_STREAM, 0)};
+        std::mutex mutex;
+        std::condition_variable wake;
+        std::deque<std::pair<std::chrono::steady_clock::time_point, std::string>> held;
+        bool closed = false; // guarded by mutex
+        explicit link(int fd) : client(fd) {}
+    };
+
+    static bool send_all(int fd, const char* data, std::size_t size) {
+        while (size > 0) {
+            const auto n = ::send(fd, data, size, MSG_NOSIGNAL);
+            if (n <= 0) {
+                return false;
+            }
+            data += n;
+            size -= static_cast<std::size_t>(n);
+        }
+        return true;
+    }
+
+    void accept_loop() {
+        while (!cut_) {
+            const int fd = ::accept(listener_.get(), nullptr, nullptr);
+            if (fd < 0) {
+                return;
+            }
+            auto l = std::make_unique<link>(fd);
+            if (::connect(l->server.get(), reinterpret_cast<const sockaddr*>(&target_),
+                          sizeof target_) != 0) {
+                continue;
+            }
+            ++accepted_;
+            link* raw = l.get();
+            const std::lock_guard lock(mutex_);
+            if (cut_) {
+                return;
+            }
+            links_.push_back(std::move(l));
+            threads_.emplace_back([this, raw] { pump_up(*raw); });
+            threads_.emplace_back([this, raw] { pump_down(*raw); });
+            threads_.emplace_back([raw] { pass_down(*raw); });
+        }
+    }
+
+    void pump_up(link& l) const {
+        std::array<char, 16384> buf{};
+        for (;;) {
+            const auto n = ::recv(l.client.get(), buf.data(), buf.size(), 0);
+            if (n > 0 && doomed_) {
+                ::shutdown(l.client.get(), SHUT_RDWR);
+                ::shutdown(l.server.get(), SHUT_RDWR);
+                return;
+            }
+            if (n <= 0 || !send_all(l.server.get(), buf.data(), static_cast<std::size_t>(n))) {
+                break;
+            }
+        }
+        ::shutdown(l.server.get(), SHUT_WR);
+    }
+
+    void pump_down(link& l) const {
+        std::array<char, 16384> buf{};
+        for (;;) {
+            const auto n = ::recv(l.server.get(), buf.data(), buf.size(), 0);
+            const std::lock_guard lock(l.mutex);
+            if (n <= 0 || l.closed) {
+                l.closed = true;
+                l.wake.notify_all();
+                return;
+            }
+            l.held.emplace_back(std::chrono::steady_clock::now() + delay_,
+                                std::string(buf.data(), static_cast<std::size_t>(n)));
+            l.wake.notify_all();
+        }
+    }
+
+    static void pass_down(link& l) {
+        std::unique_lock lock(l.mutex);
+        for (;;) {
+            l.wake.wait(lock, [&] { return l.closed || !l.held.empty(); });
+            if (l.held.empty()) {
+                ::shutdown(l.client.get(), SHUT_WR);
+                return;
+            }
+            if (l.wake.wait_until(lock, l.held.front().first, [&] { return l.held.empty(); })) {
+                continue; // cut meanwhile
+            }
+            const std::string chunk = std::move(l.held.front().second);
+            l.held.pop_front();
+            lock.unlock();
+            const bool sent = send_all(l.client.get(), chunk.data(), chunk.size());
+            lock.lock();
+            if (!sent) {
+                l.closed = true;
+            }
+        }
+    }
+
+    const std::chrono::milliseconds delay_;
+    std::string host_;
+    sockaddr_in target_{};
+    std::uint16_t port_ = 0;
+    unique_fd listener_{::socket(AF_INET, SOCK_STREAM, 0)};
+    std::atomic<bool> cut_{false};
+    std::atomic<bool> doomed_{false};
+    std::atomic<int> accepted_{0};
+    std::mutex mutex_;
+    std::vector<std::unique_ptr<link>> links_; // guarded by mutex_
+    std::vector<std::thread> threads_;         // guarded by mutex_ until acceptor_ ended
+    std::thread acceptor_;
+};
 
 } // namespace
 
@@ -394,6 +606,63 @@ TEST_CASE("directory: a dead first URI fails over to the second", "[ldap][integr
     fixture f(s, cfg);
     CHECK(f.user("alice").login == "alice");
     CHECK(f.dir->verify_password(f.user("alice").dn, start_password()).has_value());
+}
+
+TEST_CASE("directory: a first server that dies under the first operation of a new connection "
+          "fails over",
+          "[ldap][integration]") {
+    using namespace std::chrono_literals;
+    const auto s = testing::servers().at(0);
+    auto cfg = testing::config_for(s);
+    const std::string direct = cfg.uris.at(0);
+    // Each answer through the relay comes 500 ms late: a new users' connection has its TLS
+    // handshake done after ~500 ms, sends the bind then, and waits ~500 ms more for the answer.
+    slow_relay relay(direct, 500ms);
+    cfg.uris = {relay.uri(), direct};
+    cfg.connect_timeout = 4s;
+    cfg.operation_timeout = 4s;
+    fixture f(s, cfg);
+    const auto alice = f.user("alice"); // the service pool, through the relay
+    REQUIRE(relay.accepted() == 1);
+
+    // The users' pool has no connection yet: this bind opens one through the relay, and the
+    // relay dies while the bind's answer is held back.
+    auto bound = std::async(std::launch::async,
+                            [&] { return f.dir->verify_password(alice.dn, start_password()); });
+    std::this_thread::sleep_for(750ms);
+    const std::size_t held = relay.cut();
+    REQUIRE(relay.accepted() == 2);
+    const auto result = bound.get();
+    INFO((result ? "" : result.error().diagnostic));
+    CHECK(held > 0);
+    // Asked again on a new connection, which the dead first URI refuses: the second one answers.
+    CHECK(result.has_value());
+    CHECK(f.dir->find_user("bob").has_value());
+}
+
+TEST_CASE("directory: after a connection died under an operation, the second try is on a new "
+          "connection, not on another one to the dead server",
+          "[ldap][integration]") {
+    using namespace std::chrono_literals;
+    const auto s = testing::servers().at(0);
+    auto cfg = testing::config_for(s);
+    const std::string direct = cfg.uris.at(0);
+    slow_relay relay(direct, 300ms); // slow, so two lookups at once need two connections
+    cfg.uris = {relay.uri(), direct};
+    cfg.pool_size = 2;
+    fixture f(s, cfg);
+    auto first = std::async(std::launch::async, [&] { return f.dir->find_user("alice"); });
+    auto second = std::async(std::launch::async, [&] { return f.dir->find_user("bob"); });
+    REQUIRE(first.get().has_value());
+    REQUIRE(second.get().has_value());
+    REQUIRE(relay.accepted() == 2); // two idle service connections through the relay
+
+    // Both die with the server, and each learns it only when it is used.
+    relay.doom();
+    const auto found = f.dir->find_user("carol");
+    INFO((found ? "" : found.error().diagnostic));
+    REQUIRE(found.has_value());
+    CHECK(found->has_value());
 }
 
 TEST_CASE("directory: TLS with an untrusted certificate is refused", "[ldap][integration]") {

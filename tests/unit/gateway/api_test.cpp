@@ -340,6 +340,22 @@ TEST_CASE("api: health and readiness", "[gateway]") {
     CHECK(json_of(res).at("directory").as_string() == "unavailable");
     CHECK(json_of(res).at("store").as_string() == "ok");
     CHECK(res[http::field::retry_after] == "5");
+    h.directory->fail_with(std::nullopt);
+
+    // The store is asked with a write: a full disk is told apart from an outage.
+    h.store->fail_with(store::error::disk_full);
+    res = h.send(request{http::verb::get, "/readyz", 11});
+    CHECK(res.result_int() == 503);
+    CHECK(json_of(res).at("directory").as_string() == "ok");
+    CHECK(json_of(res).at("store").as_string() == "full");
+    h.store->fail_with(store::error::unavailable);
+    res = h.send(request{http::verb::get, "/readyz", 11});
+    CHECK(res.result_int() == 503);
+    CHECK(json_of(res).at("store").as_string() == "unavailable");
+    h.store->fail_with(std::nullopt);
+    res = h.send(request{http::verb::get, "/readyz", 11});
+    CHECK(res.result_int() == 200);
+    CHECK(json_of(res).at("store").as_string() == "ok");
 }
 
 TEST_CASE("api: flows failures map to code, status, Retry-After and figures", "[gateway]") {
