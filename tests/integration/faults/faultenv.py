@@ -245,12 +245,13 @@ class PrivateEnv:
                   "postgres": "postgres.sh"}[name]
         self._ctl(script, "start", name)
 
-    def start_relay(self, target_port, port=None):
+    def start_relay(self, target_port, port=None, delay_ms=0):
         """A TCP relay (tcp_relay.py) to 127.0.0.1:target_port on a port of its own: a second
-        address of a server that the test can kill or hang alone. Stopped by stop()."""
+        address of a server that the test can kill or hang alone, or, with delay_ms, a slow one.
+        Stopped by stop()."""
         relay = Relay(self.dir, target_port, port)
         self.relays.append(relay)
-        return relay.start()
+        return relay.start(delay_ms=delay_ms)
 
     def mount_tmpfs(self, name, size):
         """A tmpfs of `size` (mount -o size=..., e.g. "4m") on DIR/name: a small file system to

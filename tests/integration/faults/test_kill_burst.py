@@ -12,6 +12,11 @@ are in flight. ssprd is started again on the same files, and for every flow:
     a bind without a second write -- and after that the flow is spent;
   * `ssprd audit verify` accepts the audit chain right after the kill and at the end.
 
+The directory is reached through a relay that passes each answer of slapd on DIRECTORY_LAG_MS
+late, so a complete takes tens of milliseconds whatever the machine's load: without it, a quiet
+machine sometimes finished all fifteen completes of a burst before the SIGKILL landed, and the
+test saw no request in flight.
+
   python3 test_kill_burst.py SSPRD
 """
 import os
@@ -28,12 +33,20 @@ USERS = tuple(f"t{i:02d}" for i in range(1, 31))
 # Two bursts: SIGKILL at the first answer of the first, at the middle one of the second.
 ROUNDS = ((USERS[:15], 1), (USERS[15:], 7))
 BURST_BOUND_S = 30
+# Each answer of the directory this much late: a complete (several LDAP round trips) takes
+# well over the few milliseconds between the answer the kill waits for and the SIGKILL itself.
+DIRECTORY_LAG_MS = 15
 
 
 class KillBurstTest(faultenv.FaultTestCase):
     USERS = USERS
 
     ran = False
+
+    @classmethod
+    def gateway_options(cls):
+        relay = cls.penv.start_relay(cls.penv.ports["ldaps"], delay_ms=DIRECTORY_LAG_MS)
+        return {"overrides": {"directory": {"uris": [relay.uri]}}}
 
     def test_1_sigkill_during_a_burst_of_completes(self):
         type(self).ran = True
