@@ -53,17 +53,18 @@ def p99(values):
 
 
 def proc_sample(pid):
-    """(rss_kib, fds, threads) of a live process; None when it is gone."""
+    """(rss_kib, fds, threads, anon_kib) of a live process; None when it is gone. anon_kib is
+    RssAnon (heap, stacks), the part a leak grows; the rest of VmRSS is file-backed (library text,
+    SQLite's shared memory) and shared memory."""
     try:
-        rss = threads = None
+        fields = {}
         with open(f"/proc/{pid}/status", encoding="ascii") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
-                    rss = int(line.split()[1])
-                elif line.startswith("Threads:"):
-                    threads = int(line.split()[1])
+                key, _, value = line.partition(":")
+                if key in ("VmRSS", "RssAnon", "Threads"):
+                    fields[key] = int(value.split()[0])
         fds = len(os.listdir(f"/proc/{pid}/fd"))
-        return rss, fds, threads
+        return fields["VmRSS"], fds, fields["Threads"], fields["RssAnon"]
     except (FileNotFoundError, ProcessLookupError):
         return None
 
@@ -305,7 +306,8 @@ def main():
     first = proc_sample(args.pid)
     if first is None:
         raise SystemExit(f"soak: ssprd (pid {args.pid}) is not running")
-    print(f"soak: start rss_kib={first[0]} fds={first[1]} threads={first[2]}; "
+    print(f"soak: start rss_kib={first[0]} anon_kib={first[3]} fds={first[1]} "
+          f"threads={first[2]}; "
           f"{args.rate:g} flows/s, {args.hostile_rate:g} hostile req/s, {args.duration}s",
           file=sys.stderr)
     for th in background:
@@ -320,11 +322,12 @@ def main():
                 print("soak: ssprd is gone", file=sys.stderr)
                 break
             sample = {"t": k * args.interval, "rss_kib": s[0], "fds": s[1], "threads": s[2],
-                      "store_kib": store_kib(args.workdir), "flows": len(durations),
-                      "p99_ms": p99(durations), "failed": failed}
+                      "anon_kib": s[3], "store_kib": store_kib(args.workdir),
+                      "flows": len(durations), "p99_ms": p99(durations), "failed": failed}
             samples.append(sample)
             p = "-" if sample["p99_ms"] is None else f"{sample['p99_ms']:.0f}"
-            print(f"sample t={sample['t']:>4}s rss_kib={s[0]} fds={s[1]} threads={s[2]} "
+            print(f"sample t={sample['t']:>4}s rss_kib={s[0]} anon_kib={s[3]} fds={s[1]} "
+                  f"threads={s[2]} "
                   f"store_kib={sample['store_kib']} flows={sample['flows']} p99_ms={p} "
                   f"failed={failed}", flush=True)
     finally:
@@ -345,8 +348,9 @@ def main():
     fd_growth = mean(tail, "fds") - mean(head, "fds")
     print(f"soak: {tally.flows} flows done, {tally.failed} failed, {tally.late} late (not run: "
           f"{MAX_IN_FLIGHT} in flight); {len(durations)} finished after the last sample")
-    print(f"soak: first third (samples 1-{third}): rss_kib {mean(head, 'rss_kib'):.0f}, "
-          f"fds {mean(head, 'fds'):.1f}; last third: rss_kib {mean(tail, 'rss_kib'):.0f}, "
+    print(f"soak: first third (samples 1-{third}): rss_kib {mean(head, 'rss_kib'):.0f} "
+          f"(anon {mean(head, 'anon_kib'):.0f}), fds {mean(head, 'fds'):.1f}; last third: "
+          f"rss_kib {mean(tail, 'rss_kib'):.0f} (anon {mean(tail, 'anon_kib'):.0f}), "
           f"fds {mean(tail, 'fds'):.1f}; threads {min(r['threads'] for r in samples)}.."
           f"{max(r['threads'] for r in samples)}" if samples else "soak: no samples")
     all_p99 = [r["p99_ms"] for r in samples if r["p99_ms"] is not None]
