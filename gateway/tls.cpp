@@ -47,6 +47,16 @@ std::shared_ptr<boost::asio::ssl::context> make_tls_context(const tls_settings& 
     }
     // Less memory per idle kept-alive connection.
     SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
+    // No resumption at all. Without tickets OpenSSL still issues session IDs (TLS 1.2) and
+    // stateful TLS 1.3 tickets, and keeps every session in its server cache: up to 20,480 of
+    // them, about 1.1 KiB each, for 2 hours (TLS 1.3's default lifetime), so every handshake grew
+    // the heap until the cache was full (bench/run-soak), and the sessions' secrets stayed in
+    // memory as long. A reset is a handful of requests on one kept-alive connection: a full
+    // handshake per connection costs nothing that matters.
+    SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_OFF);
+    if (SSL_CTX_set_num_tickets(native, 0) != 1) {
+        throw std::runtime_error("TLS: cannot switch TLS 1.3 tickets off: " + openssl_reason());
+    }
 
     if (SSL_CTX_use_certificate_chain_file(native, tls.certificate_file.c_str()) != 1) {
         throw std::runtime_error("server.tls.certificate_file " + tls.certificate_file +

@@ -1,5 +1,6 @@
 // The server's TLS context: certificate chain and key from files, TLS 1.2 or 1.3 minimum, AEAD
-// cipher suites with forward secrecy only, no compression, renegotiation or session tickets.
+// cipher suites with forward secrecy only, no compression, renegotiation, session tickets or
+// session cache (no resumption: every connection is a full handshake, nothing is kept after it).
 #pragma once
 
 #include "gateway/server.hpp"
