@@ -1,7 +1,9 @@
 #include "gateway/headers.hpp"
 
 #include <array>
+#include <chrono>
 #include <cstddef>
+#include <cstdio>
 
 namespace sspr::gateway {
 
@@ -19,6 +21,37 @@ void set_security_headers(response& res) {
     res.set(http::field::cache_control, "no-store");
     res.set("X-Content-Type-Options", "nosniff");
     res.set("X-Frame-Options", "DENY");
+}
+
+std::string http_date(std::time_t t) {
+    // Not strftime: %a and %b follow the locale, and the header must be English.
+    static constexpr std::array<const char*, 7> days{"Sun", "Mon", "Tue", "Wed",
+                                                     "Thu", "Fri", "Sat"};
+    static constexpr std::array<const char*, 12> months{"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    std::tm tm{};
+    if (gmtime_r(&t, &tm) == nullptr) {
+        return {};
+    }
+    std::array<char, 32> buf{};
+    const int n = std::snprintf(buf.data(), buf.size(), "%s, %02d %s %04d %02d:%02d:%02d GMT",
+                                days.at(static_cast<std::size_t>(tm.tm_wday)), tm.tm_mday,
+                                months.at(static_cast<std::size_t>(tm.tm_mon)), tm.tm_year + 1900,
+                                tm.tm_hour, tm.tm_min, tm.tm_sec);
+    return n > 0 ? std::string(buf.data(), static_cast<std::size_t>(n)) : std::string();
+}
+
+void set_date_header(response& res) {
+    thread_local std::time_t made_for = -1;
+    thread_local std::string text;
+    const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+    if (now != made_for) {
+        text = http_date(now);
+        made_for = now;
+    }
+    if (!text.empty()) {
+        res.set(http::field::date, text);
+    }
 }
 
 std::string make_request_id(common::random& random) {

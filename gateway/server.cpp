@@ -506,6 +506,7 @@ private:
             s.keep_alive = false;
         }
         set_security_headers(res);
+        set_date_header(res);
         res.set(request_id_header, s.request_id);
         res.version(s.version);
         res.keep_alive(s.keep_alive);

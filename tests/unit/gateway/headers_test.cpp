@@ -41,3 +41,20 @@ TEST_CASE("headers: request ids are 96 random bits in base64url", "[gateway]") {
     }
     CHECK(seen.size() == 1000);
 }
+
+TEST_CASE("headers: Date is an IMF-fixdate in English and GMT", "[gateway]") {
+    // RFC 9110 section 5.6.7's own example.
+    CHECK(http_date(784111777) == "Sun, 06 Nov 1994 08:49:37 GMT");
+    CHECK(http_date(0) == "Thu, 01 Jan 1970 00:00:00 GMT");
+    // A leap day, the last second of a year, a single-digit day.
+    CHECK(http_date(951782400) == "Tue, 29 Feb 2000 00:00:00 GMT");
+    CHECK(http_date(1798761599) == "Thu, 31 Dec 2026 23:59:59 GMT");
+    CHECK(http_date(1796601600) == "Mon, 07 Dec 2026 00:00:00 GMT");
+
+    response res{http::status::ok, 11};
+    const auto before = std::time(nullptr);
+    set_date_header(res);
+    const auto after = std::time(nullptr);
+    const std::string date(res[http::field::date]);
+    CHECK((date == http_date(before) || date == http_date(after)));
+}
