@@ -1,5 +1,7 @@
 #include "doctor/canary.hpp"
 
+#include "flows/adapters.hpp"
+
 #include <algorithm>
 #include <array>
 #include <string_view>
@@ -185,19 +187,14 @@ check_result check_canary(ldap::directory& dir, common::random& rng, const confi
                 "pass --canary-user the login of an existing, dedicated ordinary account"};
     }
     const ldap::user_entry& u = **found;
-    // The facts the flows give the policy; no enrollment: the canary needs no methods.
-    policy::user_facts facts;
-    facts.dn = u.dn;
     auto groups = dir.groups_of(u.dn);
     if (!groups) {
         return {status::fail, name,
                 "cannot read the groups of " + u.dn + ": " + ldap_text(groups.error()),
                 "allow the service account to read group membership"};
     }
-    for (const auto& g : *groups) {
-        facts.group_dns.push_back(g.dn);
-        facts.group_names.push_back(g.name);
-    }
+    // The facts the flows give the policy; no enrollment: the canary needs no methods.
+    policy::user_facts facts = flows::facts_of(u, *groups, store::enrollment{}, 0);
     for (const auto& filter : policy::filters_to_evaluate(c.policy)) {
         auto m = dir.matches(u.dn, filter);
         if (!m) {
@@ -209,12 +206,6 @@ check_result check_canary(ldap::directory& dir, common::random& rng, const confi
             facts.matched_filters.insert(filter);
         }
     }
-    facts.admin_count = u.admin_count;
-    facts.disabled = u.state.disabled;
-    facts.locked = u.state.locked;
-    facts.must_change = u.state.must_change;
-    facts.password_expired = u.state.password_expired;
-    facts.account_expired = u.state.account_expired;
     const auto decision = policy::decide(c.policy, c.methods, c.enrollment, facts, now);
     if (auto refused = refuse_canary(decision, name, login, u.dn)) {
         return std::move(*refused);
