@@ -409,17 +409,6 @@ class FaultTestCase(harness.GatewayTestCase):
         self.full_gate(start["flow"], harness.method_of(start, "email"), user)
         return start["flow"]
 
-    def wait_ready(self, timeout=20):
-        """/readyz answers 200 within `timeout` s (the servers are back)."""
-        deadline = time.monotonic() + timeout
-        last = None
-        while time.monotonic() < deadline:
-            last = self.api.get("/readyz")
-            if last.status == 200:
-                return last
-            time.sleep(0.25)
-        self.fail(f"/readyz not 200 within {timeout}s\n{last.describe()}")
-
 
 def main():
     # The servers are private: no SSPR_TESTENV_FILE needed (PrivateEnv sets it for the harness).

@@ -42,16 +42,6 @@ class OverloadTest(faultenv.FaultTestCase):
     USERS = ()
     GATEWAY_OPTIONS = {"overrides": {"server": {"max_connections": MAX_CONNECTIONS}}}
 
-    def wait_ready(self, client, timeout=20):
-        deadline = time.monotonic() + timeout
-        last = None
-        while time.monotonic() < deadline:
-            last = client.get("/readyz")
-            if last.status == 200:
-                return last
-            time.sleep(0.25)
-        self.fail(f"/readyz not 200 within {timeout}s\n{last.describe()}")
-
     def try_connection(self, gw, results, i):
         """One new connection: 'served' when a request gets an answer, else 'closed'."""
         began = time.monotonic()
@@ -112,7 +102,7 @@ class OverloadTest(faultenv.FaultTestCase):
                 break
             time.sleep(0.2)
         self.assertEqual(results[0][0], "served", "no request served after the flood")
-        self.wait_ready(self.api)
+        self.wait_ready()
         print(f"RSS: baseline {baseline} KiB, after rounds {after}", file=sys.stderr)
         for rss in after:
             self.assertLess(rss - baseline, RSS_BOUND_KIB, f"RSS {baseline} -> {after}")
@@ -123,7 +113,7 @@ class OverloadTest(faultenv.FaultTestCase):
             "server": {"workers": WORKERS, "max_queued": MAX_QUEUED},
             "directory": {"operation_timeout": "3s"}})
         client = gw.client()
-        self.wait_ready(client)
+        self.wait_ready(client=client)
         results = [None] * REQUESTS
         barrier = threading.Barrier(REQUESTS)
 
@@ -173,7 +163,7 @@ class OverloadTest(faultenv.FaultTestCase):
             self.assertLess(r[3], FAST_S, f"a 503 overloaded took {r[3]:.2f}s")
         for r in others:
             self.assertIn(r[0], (200, 503), f"unexpected answer: {summary}")
-        self.wait_ready(client)
+        self.wait_ready(client=client)
         r = client.post("/api/v1/reset/start", {"username": "t01"})
         self.assertEqual(r.status, 200, r.describe())
 

@@ -27,16 +27,6 @@ class StoreOutageTest(faultenv.FaultTestCase):
     USERS = (USER,)
     GATEWAY_OPTIONS = {"store": "postgres"}
 
-    def wait_ready(self, want, timeout=30):
-        deadline = time.monotonic() + timeout
-        last = None
-        while time.monotonic() < deadline:
-            last = self.api.get("/readyz")
-            if last.status == want:
-                return last
-            time.sleep(0.25)
-        self.fail(f"/readyz did not become {want} within {timeout}s\n{last.describe()}")
-
     def timed(self, path, body):
         began = time.monotonic()
         r = self.api.post(path, body)

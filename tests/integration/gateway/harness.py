@@ -1525,6 +1525,19 @@ class GatewayTestCase(unittest.TestCase):
                             f"expected a JSON body\n{resp.describe()}")
         return resp.json()
 
+    def wait_ready(self, want=200, timeout=30, client=None):
+        """/readyz answers `want` within `timeout` s (the servers are back, or gone); returns
+        that answer."""
+        c = client or self.api
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            last = c.get("/readyz")
+            if last.status == want:
+                return last
+            time.sleep(0.25)
+        self.fail(f"/readyz did not become {want} within {timeout}s\n{last.describe()}")
+
     # -- flows --
     def start_flow(self, login, kind="reset", client=None):
         c = client or self.api

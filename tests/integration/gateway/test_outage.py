@@ -30,16 +30,6 @@ class OutageTest(harness.GatewayTestCase):
         self.assertEqual(p.returncode, 0,
                          f"{os.path.basename(script)} {action}: {p.stdout.decode()}")
 
-    def wait_ready(self, want, timeout=30):
-        deadline = time.monotonic() + timeout
-        last = None
-        while time.monotonic() < deadline:
-            last = self.api.get("/readyz")
-            if last.status == want:
-                return last
-            time.sleep(0.5)
-        self.fail(f"/readyz did not become {want} within {timeout}s\n{last.describe()}")
-
     def test_directory_down_before_complete(self):
         initial = self.env.user_password
         user = enroll(self.api, USER, initial, email=f"{USER}@example.org", mailbox=self.mail)
