@@ -276,25 +276,23 @@ def write_private(path, data):
     os.chmod(path, 0o600)
 
 
-def make_pki(directory, sans="IP:127.0.0.1,DNS:localhost"):
-    """A CA of its own and a server certificate for the gateway; returns (ca, cert, key)."""
-    os.makedirs(directory, exist_ok=True)
-    ca_key = os.path.join(directory, "ca.key")
-    ca_crt = os.path.join(directory, "ca.crt")
-    key = os.path.join(directory, "gateway.key")
-    csr = os.path.join(directory, "gateway.csr")
-    crt = os.path.join(directory, "gateway.crt")
-    ext = os.path.join(directory, "gateway.ext")
+KEY_ALGORITHMS = {
+    "EC": ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
+    "RSA": ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"],
+}
+
+
+def issue_cert(directory, ca_crt, ca_key, name="gateway", sans="IP:127.0.0.1,DNS:localhost",
+               algorithm="EC"):
+    """A server certificate NAME.crt with its key NAME.key (0600) in `directory`, from the CA;
+    algorithm "EC" (P-256) or "RSA" (2048 bits). Returns (cert, key)."""
+    key = os.path.join(directory, f"{name}.key")
+    csr = os.path.join(directory, f"{name}.csr")
+    crt = os.path.join(directory, f"{name}.crt")
+    ext = os.path.join(directory, f"{name}.ext")
     old = os.umask(0o077)
     try:
-        run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
-             "-out", ca_key])
-        run(["openssl", "req", "-x509", "-new", "-key", ca_key, "-out", ca_crt, "-days", "30",
-             "-subj", "/O=ssprd gateway tests/CN=ssprd gateway test CA",
-             "-addext", "basicConstraints=critical,CA:TRUE",
-             "-addext", "keyUsage=critical,keyCertSign,cRLSign"])
-        run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
-             "-out", key])
+        run(["openssl", "genpkey", *KEY_ALGORITHMS[algorithm], "-out", key])
         with open(ext, "w") as f:
             f.write(f"subjectAltName={sans}\nbasicConstraints=critical,CA:FALSE\n"
                     "keyUsage=critical,digitalSignature,keyEncipherment\n"
@@ -306,11 +304,29 @@ def make_pki(directory, sans="IP:127.0.0.1,DNS:localhost"):
              "-out", crt])
     finally:
         os.umask(old)
-    for p in (ca_key, key):
-        os.chmod(p, 0o600)
-    for p in (ca_crt, crt):
-        os.chmod(p, 0o644)
+    os.chmod(key, 0o600)
+    os.chmod(crt, 0o644)
     os.remove(csr)
+    return crt, key
+
+
+def make_pki(directory, sans="IP:127.0.0.1,DNS:localhost"):
+    """A CA of its own and a server certificate for the gateway; returns (ca, cert, key)."""
+    os.makedirs(directory, exist_ok=True)
+    ca_key = os.path.join(directory, "ca.key")
+    ca_crt = os.path.join(directory, "ca.crt")
+    old = os.umask(0o077)
+    try:
+        run(["openssl", "genpkey", *KEY_ALGORITHMS["EC"], "-out", ca_key])
+        run(["openssl", "req", "-x509", "-new", "-key", ca_key, "-out", ca_crt, "-days", "30",
+             "-subj", "/O=ssprd gateway tests/CN=ssprd gateway test CA",
+             "-addext", "basicConstraints=critical,CA:TRUE",
+             "-addext", "keyUsage=critical,keyCertSign,cRLSign"])
+    finally:
+        os.umask(old)
+    os.chmod(ca_key, 0o600)
+    os.chmod(ca_crt, 0o644)
+    crt, key = issue_cert(directory, ca_crt, ca_key, sans=sans)
     return ca_crt, crt, key
 
 

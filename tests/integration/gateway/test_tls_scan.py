@@ -62,31 +62,6 @@ def tool(*names):
                          "(as root) to install it")
 
 
-def make_rsa_cert(directory, ca, ca_key):
-    """An RSA 2048 gateway certificate from the harness's CA; returns (cert, key)."""
-    key = os.path.join(directory, "rsa.key")
-    csr = os.path.join(directory, "rsa.csr")
-    crt = os.path.join(directory, "rsa.crt")
-    ext = os.path.join(directory, "rsa.ext")
-    old = os.umask(0o077)
-    try:
-        harness.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
-                     "rsa_keygen_bits:2048", "-out", key])
-        with open(ext, "w") as f:
-            f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n"
-                    "basicConstraints=critical,CA:FALSE\n"
-                    "keyUsage=critical,digitalSignature,keyEncipherment\n"
-                    "extendedKeyUsage=serverAuth\n")
-        harness.run(["openssl", "req", "-new", "-key", key, "-subj",
-                     "/O=ssprd gateway tests/CN=localhost", "-out", csr])
-        harness.run(["openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key,
-                     "-set_serial", "0x" + os.urandom(16).hex(), "-days", "30", "-extfile", ext,
-                     "-out", crt])
-    finally:
-        os.umask(old)
-    return crt, key
-
-
 def foreign_addresses(strace_log):
     """Every address outside loopback that a traced process connected or sent to."""
     found = set()
@@ -148,7 +123,8 @@ class TlsScanTest(harness.GatewayTestCase):
         try:
             rsa = cls.add_gateway(start=False, name="rsa")
             ca_key = os.path.join(os.path.dirname(rsa.ca), "ca.key")
-            rsa.cert, rsa.key = make_rsa_cert(os.path.dirname(rsa.ca), rsa.ca, ca_key)
+            rsa.cert, rsa.key = harness.issue_cert(os.path.dirname(rsa.ca), rsa.ca, ca_key,
+                                                   name="rsa", algorithm="RSA")
             rsa.write_config()
             rsa.start()
             cls.rsa = rsa
