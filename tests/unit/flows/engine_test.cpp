@@ -142,6 +142,15 @@ struct harness {
         REQUIRE(store->put_enrollment(e, store::to_timestamp(clock->system_now())));
     }
 
+    /// A reset flow of `login` whose e-mail code has been sent (enrol_email first); its id.
+    std::string challenged_reset(std::string_view login) {
+        auto started = engine->start(flows::flow_type::reset, ctx, login);
+        REQUIRE(started);
+        std::string flow(started->flow.reveal());
+        REQUIRE(engine->challenge(flows::flow_type::reset, ctx, flow, "email-0"));
+        return flow;
+    }
+
     std::string enrol_session(std::string_view login) {
         auto s = engine->enroll_session(ctx, login, common::secret(std::string(old_password)));
         REQUIRE(s);
@@ -273,10 +282,7 @@ TEST_CASE("flows: a wrong code is refused, and guessing gets the user blocked ev
     harness h;
     h.enrol_email(alice_dn, "alice@example.org");
     h.enrol_email(bob_dn, "bob@example.org");
-    auto started = h.engine->start(flows::flow_type::reset, h.ctx, "alice");
-    REQUIRE(started);
-    const std::string flow(started->flow.reveal());
-    REQUIRE(h.engine->challenge(flows::flow_type::reset, h.ctx, flow, "email-0"));
+    const std::string flow = h.challenged_reset("alice");
     const std::string right = h.sender->last_code();
 
     auto first =
@@ -429,10 +435,7 @@ TEST_CASE("flows: an admin-group member needs two different methods", "[flows]")
 TEST_CASE("flows: a refused password names the rule and keeps the flow usable", "[flows]") {
     harness h;
     h.enrol_email(alice_dn, "alice@example.org");
-    auto started = h.engine->start(flows::flow_type::reset, h.ctx, "alice");
-    REQUIRE(started);
-    const std::string flow(started->flow.reveal());
-    REQUIRE(h.engine->challenge(flows::flow_type::reset, h.ctx, flow, "email-0"));
+    const std::string flow = h.challenged_reset("alice");
     REQUIRE(h.engine->verify(flows::flow_type::reset, h.ctx, flow, "email-0",
                              code(h.sender->last_code())));
     auto short_one = h.engine->complete_reset(h.ctx, flow, common::secret(std::string("Ab1!x")));
@@ -456,10 +459,7 @@ TEST_CASE("flows: a directory that acknowledges but does not hold the password i
           "[flows]") {
     harness h;
     h.enrol_email(alice_dn, "alice@example.org");
-    auto started = h.engine->start(flows::flow_type::reset, h.ctx, "alice");
-    REQUIRE(started);
-    const std::string flow(started->flow.reveal());
-    REQUIRE(h.engine->challenge(flows::flow_type::reset, h.ctx, flow, "email-0"));
+    const std::string flow = h.challenged_reset("alice");
     REQUIRE(h.engine->verify(flows::flow_type::reset, h.ctx, flow, "email-0",
                              code(h.sender->last_code())));
     h.directory->drop_writes(true);
@@ -475,10 +475,7 @@ TEST_CASE("flows: a reset whose answer was lost is asked about before it is sent
     harness h;
     h.enrol_email(alice_dn, "alice@example.org");
     const auto verified = [&] {
-        auto started = h.engine->start(flows::flow_type::reset, h.ctx, "alice");
-        REQUIRE(started);
-        std::string flow(started->flow.reveal());
-        REQUIRE(h.engine->challenge(flows::flow_type::reset, h.ctx, flow, "email-0"));
+        std::string flow = h.challenged_reset("alice");
         REQUIRE(h.engine->verify(flows::flow_type::reset, h.ctx, flow, "email-0",
                                  code(h.sender->last_code())));
         return flow;
@@ -663,10 +660,7 @@ TEST_CASE("flows: every step is audited with its reason, and no secret reaches t
           "[flows]") {
     harness h;
     h.enrol_email(alice_dn, "alice@example.org");
-    auto started = h.engine->start(flows::flow_type::reset, h.ctx, "alice");
-    REQUIRE(started);
-    const std::string flow(started->flow.reveal());
-    REQUIRE(h.engine->challenge(flows::flow_type::reset, h.ctx, flow, "email-0"));
+    const std::string flow = h.challenged_reset("alice");
     const std::string c = h.sender->last_code();
     (void)h.engine->verify(flows::flow_type::reset, h.ctx, flow, "email-0", code(wrong_code(c)));
     REQUIRE(h.engine->verify(flows::flow_type::reset, h.ctx, flow, "email-0", code(c)));
@@ -697,10 +691,7 @@ TEST_CASE("flows: a code whose delivery is retried is audited as failed at once,
           "[flows]") {
     harness h;
     h.enrol_email(alice_dn, "alice@example.org");
-    auto started = h.engine->start(flows::flow_type::reset, h.ctx, "alice");
-    REQUIRE(started);
-    const std::string flow(started->flow.reveal());
-    REQUIRE(h.engine->challenge(flows::flow_type::reset, h.ctx, flow, "email-0"));
+    const std::string flow = h.challenged_reset("alice");
     const auto deliveries = [&h] {
         std::vector<std::string> out;
         std::istringstream in(h.audit_text());
