@@ -19,6 +19,14 @@ cleanup() {
 trap cleanup EXIT
 failures=0
 passes=0
+wait_listening() { # LOG: up to 10 s for $pid to print its listening line there (or to end)
+    for _ in $(seq 100); do
+        grep -q "listening on https://127.0.0.1:$port" "$1" && return 0
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.1
+    done
+}
+
 check() { # description, then a command that must succeed
     local what=$1
     shift
@@ -87,11 +95,7 @@ check "serve without -c is a usage error" test $? -eq 2
 hard_nofile=$(ulimit -Hn)
 (ulimit -Sn 300 && exec "$ssprd" serve -c ssprd.yaml) >out.txt 2>log.txt &
 pid=$!
-for _ in $(seq 100); do
-    grep -q "listening on https://127.0.0.1:$port" log.txt && break
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-done
+wait_listening log.txt
 check "serve prints the listening line" grep -q "^listening on https://127.0.0.1:$port\$" log.txt
 
 soft_nofile=$(awk '/^Max open files/ { print $4 }' "/proc/$pid/limits")
@@ -149,11 +153,7 @@ check "the log never holds the service password" bash -c "! grep -q service-pass
 # A hard limit of 300 too: ssprd still serves, and says what to raise.
 (ulimit -n 300 && exec "$ssprd" serve -c ssprd.yaml) >out.txt 2>log2.txt &
 pid=$!
-for _ in $(seq 100); do
-    grep -q "listening on https://127.0.0.1:$port" log2.txt && break
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-done
+wait_listening log2.txt
 check "under a hard limit of 300 open files serve still listens" grep -q "^listening on" log2.txt
 check "and warns that the limit is below max_connections" \
     grep -q 'open files limit is below.*needed="1280" limit="300"' log2.txt
