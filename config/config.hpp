@@ -85,6 +85,7 @@ struct directory_config {
     seconds connect_timeout{5};
     seconds operation_timeout{10};
     std::size_t pool_size = 4;
+    std::size_t pipeline_window = 4;
     std::size_t max_waiting = 64;
     /// How long a caller may wait for a free connection before the answer is "overloaded".
     milliseconds acquire_timeout{2000};

@@ -291,7 +291,9 @@ object_schema<directory_config> directory_schema() {
         .key("operation_timeout", &directory_config::operation_timeout, d_s{1s, 10min},
              "Time allowed for one directory operation.")
         .key("pool_size", &directory_config::pool_size, size{1, 64},
-             "Service connections kept open (directory operations at once).")
+             "Service connections kept open, and as many for binds as users.")
+        .key("pipeline_window", &directory_config::pipeline_window, size{1, 8},
+             "Searches and writes one service connection carries at once (pipelined).")
         .key("max_waiting", &directory_config::max_waiting, size{0, 10000},
              "Callers allowed to wait for a connection; more are refused at once.")
         .key("acquire_timeout", &directory_config::acquire_timeout, d_ms{10ms, 60s},

@@ -75,8 +75,12 @@ struct config {
     std::chrono::milliseconds connect_timeout{5000};
     std::chrono::milliseconds operation_timeout{10000};
 
-    /// Service connections kept open; at most this many directory operations run at once.
+    /// Service connections kept open, and as many for binds as users.
     std::size_t pool_size = 4;
+    /// Operations one service connection carries at once (pipelined: sent before the earlier ones
+    /// are answered). At most pool_size × pipeline_window searches and writes are in flight; a
+    /// bind connection always carries one.
+    std::size_t pipeline_window = 4;
     /// Callers allowed to wait for a free connection; one more is refused with error::overloaded.
     std::size_t max_waiting = 64;
     /// How long a caller may wait for a free connection before error::overloaded.

@@ -7,7 +7,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
+#include <climits>
+#include <condition_variable>
+#include <mutex>
+#include <unordered_map>
+#include <unordered_set>
 
 namespace sspr::ldap::detail {
 namespace {
@@ -158,10 +164,60 @@ bool server_info::is_active_directory() const {
            contains(supported_capabilities, "1.2.840.113556.1.4.1851");
 }
 
+struct connection::shared_state {
+    /// Held for every libldap call on the handle; never across poll().
+    std::mutex ld_mutex;
+
+    /// Guards what follows.
+    std::mutex mutex;
+    std::condition_variable answered;
+    /// Answers read by the reader and not yet taken by their waiter, by message id.
+    std::unordered_map<int, message_ptr> ready;
+    /// Message ids whose waiter gave up; an answer that still comes is dropped.
+    std::unordered_set<int> abandoned;
+    /// A thread is reading the socket for everyone.
+    bool reading = false;
+    /// Answers read since the connection opened (to tell a silent server from a slow answer).
+    std::uint64_t received = 0;
+    /// Why the transport failed; set once, after which every operation fails with it.
+    std::optional<failure> fatal;
+
+    /// fatal is set, or the connection went silent: lend it to nobody again.
+    std::atomic<bool> unusable{false};
+};
+
+// A connection never waits on this many abandoned answers: past it the server is not answering.
+constexpr std::size_t max_abandoned = 64;
+
+connection::connection(ldap_ptr ld, std::size_t uri_index, std::chrono::milliseconds timeout)
+    : io_(std::make_unique<shared_state>()), ld_(std::move(ld)), uri_index_(uri_index),
+      timeout_(timeout) {}
+connection::connection(connection&&) noexcept = default;
+connection& connection::operator=(connection&&) noexcept = default;
+connection::~connection() = default;
+
+bool connection::broken() const noexcept {
+    return io_->unusable.load(std::memory_order_acquire);
+}
+
+void connection::mark_broken(failure why) {
+    {
+        const std::lock_guard lock(io_->mutex);
+        if (!io_->fatal) {
+            io_->fatal = std::move(why);
+        }
+    }
+    io_->unusable.store(true, std::memory_order_release);
+    io_->answered.notify_all();
+}
+
 bool connection::hung_up() const {
     int fd = -1;
-    if (ldap_get_option(ld_.get(), LDAP_OPT_DESC, &fd) != LDAP_OPT_SUCCESS || fd < 0) {
-        return true;
+    {
+        const std::lock_guard lock(io_->ld_mutex);
+        if (ldap_get_option(ld_.get(), LDAP_OPT_DESC, &fd) != LDAP_OPT_SUCCESS || fd < 0) {
+            return true;
+        }
     }
     // Plain readability is no sign of a dead peer: TLS 1.3 session tickets arrive unasked.
     pollfd p{fd, POLLRDHUP, 0};
@@ -220,7 +276,7 @@ result<connection> connection::open_unobserved(const std::string& uri, std::size
     if (!ldaps && !ldapi && cfg.start_tls) {
         if (const int rc = ldap_start_tls_s(ld, nullptr, nullptr); rc != LDAP_SUCCESS) {
             failure failed = conn.fail(operation_kind::connect, rc, "StartTLS with " + uri);
-            conn.broken_ = true;
+            conn.mark_broken(failed);
             // The server answered, so whatever went wrong was TLS (refused, unsupported, or a
             // certificate we do not trust), not reachability.
             if (!failed.is(error::timeout) &&
@@ -235,14 +291,18 @@ result<connection> connection::open_unobserved(const std::string& uri, std::size
 
 failure connection::fail(operation_kind op, int rc, std::string_view what) {
     char* raw_diag = nullptr;
-    ldap_get_option(ld_.get(), LDAP_OPT_DIAGNOSTIC_MESSAGE, &raw_diag);
+    {
+        const std::lock_guard lock(io_->ld_mutex);
+        ldap_get_option(ld_.get(), LDAP_OPT_DIAGNOSTIC_MESSAGE, &raw_diag);
+    }
     const ldap_string_ptr diag(raw_diag);
     const std::string_view text = diag ? std::string_view(diag.get()) : std::string_view{};
+    failure out(classify(op, rc, text, std::nullopt), std::string(what) + ": " + describe(rc, text),
+                rc);
     if (is_transport_error(rc)) {
-        broken_ = true;
+        mark_broken(out);
     }
-    return failure(classify(op, rc, text, std::nullopt),
-                   std::string(what) + ": " + describe(rc, text), rc);
+    return out;
 }
 
 failure connection::refused(operation_kind op, const reply& r) {
@@ -252,35 +312,156 @@ failure connection::refused(operation_kind op, const reply& r) {
         detail +=
             ldap_passwordpolicy_err2txt(static_cast<LDAPPasswordPolicyError>(*r.ppolicy_error));
     }
+    failure out(classify(op, r.rc, r.diagnostic, r.ppolicy_error), std::move(detail), r.rc);
     if (is_transport_error(r.rc)) {
-        broken_ = true;
+        mark_broken(out);
     }
-    return failure(classify(op, r.rc, r.diagnostic, r.ppolicy_error), std::move(detail), r.rc);
+    return out;
 }
 
-result<message_ptr> connection::wait(operation_kind op, int msgid, int all) {
-    timeval tv = to_timeval(timeout_);
-    LDAPMessage* raw = nullptr;
-    const int rc = ldap_result(ld_.get(), msgid, all, &tv, &raw);
-    message_ptr msg(raw);
-    if (rc == 0) {
-        ldap_abandon_ext(ld_.get(), msgid, nullptr, nullptr);
-        broken_ = true; // a late answer would confuse the next user of this connection
-        return failure(error::timeout,
-                       "no answer within " + std::to_string(timeout_.count()) + " ms");
+result<message_ptr> connection::wait(int msgid) {
+    const auto began = std::chrono::steady_clock::now();
+    const auto deadline = began + timeout_;
+    shared_state& io = *io_;
+    std::unique_lock lock(io.mutex);
+    const std::uint64_t received_before = io.received;
+    for (;;) {
+        if (auto found = io.ready.find(msgid); found != io.ready.end()) {
+            message_ptr msg = std::move(found->second);
+            io.ready.erase(found);
+            return msg;
+        }
+        if (io.fatal) {
+            return *io.fatal;
+        }
+        if (std::chrono::steady_clock::now() >= deadline) {
+            // Only this operation gives up; the others sharing the connection keep waiting. A
+            // connection that said nothing at all meanwhile is retired: the server or the path is
+            // silent, and a new connection (perhaps to the next server) is the better bet.
+            const bool silent = io.received == received_before;
+            io.abandoned.insert(msgid);
+            const bool too_many = io.abandoned.size() > max_abandoned;
+            lock.unlock();
+            {
+                const std::lock_guard ld_lock(io.ld_mutex);
+                ldap_abandon_ext(ld_.get(), msgid, nullptr, nullptr);
+            }
+            if (silent || too_many) {
+                io.unusable.store(true, std::memory_order_release);
+            }
+            return failure(error::timeout,
+                           "no answer within " + std::to_string(timeout_.count()) + " ms");
+        }
+        if (!io.reading) {
+            io.reading = true;
+            lock.unlock();
+            read_answers(deadline);
+            lock.lock();
+            io.reading = false;
+            // Whoever waits next may have to take over the reading.
+            io.answered.notify_all();
+            continue;
+        }
+        io.answered.wait_until(lock, deadline);
     }
-    if (rc < 0) {
-        int code = LDAP_SERVER_DOWN;
-        ldap_get_option(ld_.get(), LDAP_OPT_RESULT_CODE, &code);
-        return fail(op, code == LDAP_SUCCESS ? LDAP_SERVER_DOWN : code, "waiting for result");
+}
+
+void connection::read_answers(std::chrono::steady_clock::time_point deadline) {
+    shared_state& io = *io_;
+    int fd = -1;
+    bool buffered = false;
+    {
+        const std::lock_guard ld_lock(io.ld_mutex);
+        Sockbuf* sb = nullptr;
+        if (ldap_get_option(ld_.get(), LDAP_OPT_DESC, &fd) != LDAP_OPT_SUCCESS || fd < 0 ||
+            ldap_get_option(ld_.get(), LDAP_OPT_SOCKBUF, &sb) != LDAP_OPT_SUCCESS ||
+            sb == nullptr) {
+            fd = -1;
+        } else {
+            // Bytes GnuTLS or libldap already read off the socket no longer wake poll().
+            buffered = ber_sockbuf_ctrl(sb, LBER_SB_OPT_DATA_READY, nullptr) != 0;
+        }
     }
-    return msg;
+    if (fd < 0) {
+        mark_broken(failure(error::server_down, "waiting for result: the connection is closed",
+                            LDAP_SERVER_DOWN));
+        return;
+    }
+    if (!buffered) {
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        pollfd p{fd, POLLIN, 0};
+        const int ready =
+            ::poll(&p, 1, static_cast<int>(std::clamp<std::int64_t>(left.count(), 0, INT_MAX)));
+        if (ready <= 0) {
+            return; // nothing yet (or EINTR): the caller looks at its deadline and comes back
+        }
+    }
+    std::vector<message_ptr> answers;
+    int failed_rc = LDAP_SUCCESS;
+    {
+        const std::lock_guard ld_lock(io.ld_mutex);
+        Sockbuf* sb = nullptr;
+        ldap_get_option(ld_.get(), LDAP_OPT_SOCKBUF, &sb);
+        // With a zero timeout ldap_result parses at most one PDU per call and answers 0 when that
+        // was a search entry, so it is called again while buffered bytes remain; bounded, so that a
+        // buffer libldap makes no progress on ends in the waiters' deadlines, not in a spin here.
+        for (int partial = 0; partial < 64;) {
+            timeval zero{0, 0};
+            LDAPMessage* raw = nullptr;
+            const int type = ldap_result(ld_.get(), LDAP_RES_ANY, LDAP_MSG_ALL, &zero, &raw);
+            message_ptr msg(raw);
+            if (type == 0) {
+                if (sb == nullptr || ber_sockbuf_ctrl(sb, LBER_SB_OPT_DATA_READY, nullptr) == 0) {
+                    break;
+                }
+                ++partial;
+                continue;
+            }
+            partial = 0;
+            if (type < 0) {
+                failed_rc = LDAP_SERVER_DOWN;
+                ldap_get_option(ld_.get(), LDAP_OPT_RESULT_CODE, &failed_rc);
+                if (failed_rc == LDAP_SUCCESS) {
+                    failed_rc = LDAP_SERVER_DOWN;
+                }
+                break;
+            }
+            answers.push_back(std::move(msg));
+        }
+    }
+    bool unsolicited = false;
+    {
+        const std::lock_guard lock(io.mutex);
+        for (auto& msg : answers) {
+            const int id = ldap_msgid(msg.get());
+            ++io.received;
+            if (id == 0) {
+                // An unsolicited notification (RFC 4511 4.4.1: the server is closing).
+                unsolicited = true;
+            } else if (io.abandoned.erase(id) == 0) {
+                io.ready.insert_or_assign(id, std::move(msg));
+            }
+        }
+    }
+    if (failed_rc != LDAP_SUCCESS) {
+        (void)fail(operation_kind::search, failed_rc, "waiting for result");
+        if (!broken()) {
+            mark_broken(failure(error::server_down,
+                                "waiting for result: " + describe(failed_rc, ""), failed_rc));
+        }
+    } else if (unsolicited) {
+        mark_broken(failure(error::server_down,
+                            "waiting for result: the server sent a notice of disconnection",
+                            LDAP_SERVER_DOWN));
+    }
 }
 
 connection::reply connection::parse(LDAPMessage* msg) {
     reply r;
     char* raw_diag = nullptr;
     LDAPControl** raw_ctrls = nullptr;
+    const std::lock_guard ld_lock(io_->ld_mutex);
     const int rc =
         ldap_parse_result(ld_.get(), msg, &r.rc, nullptr, &raw_diag, nullptr, &raw_ctrls, 0);
     const ldap_string_ptr diag(raw_diag);
@@ -319,20 +500,22 @@ result<void> connection::bind_unobserved(operation_kind op, std::string_view dn,
     berval cred = as_berval(password);
     control_ptr pp_request;
     LDAPControl* ctrls[2] = {nullptr, nullptr};
-    if (ppolicy) {
-        LDAPControl* raw = nullptr;
-        if (ldap_create_passwordpolicy_control(ld_.get(), &raw) == LDAP_SUCCESS) {
+    int msgid = 0;
+    int rc = LDAP_SUCCESS;
+    {
+        const std::lock_guard ld_lock(io_->ld_mutex);
+        if (LDAPControl* raw = nullptr;
+            ppolicy && ldap_create_passwordpolicy_control(ld_.get(), &raw) == LDAP_SUCCESS) {
             pp_request.reset(raw);
             ctrls[0] = raw;
         }
+        rc = ldap_sasl_bind(ld_.get(), dn_z.c_str(), LDAP_SASL_SIMPLE, &cred, ctrls, nullptr,
+                            &msgid);
     }
-    int msgid = 0;
-    if (const int rc = ldap_sasl_bind(ld_.get(), dn_z.c_str(), LDAP_SASL_SIMPLE, &cred, ctrls,
-                                      nullptr, &msgid);
-        rc != LDAP_SUCCESS) {
+    if (rc != LDAP_SUCCESS) {
         return fail(op, rc, "bind");
     }
-    auto msg = wait(op, msgid, LDAP_MSG_ALL);
+    auto msg = wait(msgid);
     if (!msg) {
         return msg.error();
     }
@@ -378,16 +561,21 @@ result<std::vector<entry>> connection::search_unobserved(operation_kind op, cons
     attrs.push_back(nullptr);
     timeval tv = to_timeval(timeout_);
     int msgid = 0;
-    if (const int rc = ldap_search_ext(ld_.get(), base.c_str(), scope, filter.c_str(), attrs.data(),
-                                       0, nullptr, nullptr, &tv, size_limit, &msgid);
-        rc != LDAP_SUCCESS) {
+    int rc = LDAP_SUCCESS;
+    {
+        const std::lock_guard ld_lock(io_->ld_mutex);
+        rc = ldap_search_ext(ld_.get(), base.c_str(), scope, filter.c_str(), attrs.data(), 0,
+                             nullptr, nullptr, &tv, size_limit, &msgid);
+    }
+    if (rc != LDAP_SUCCESS) {
         return fail(op, rc, "search");
     }
-    auto msg = wait(op, msgid, LDAP_MSG_ALL);
+    auto msg = wait(msgid);
     if (!msg) {
         return msg.error();
     }
     std::vector<entry> out;
+    std::unique_lock ld_lock(io_->ld_mutex); // libldap records errors in the handle
     for (LDAPMessage* e = ldap_first_entry(ld_.get(), msg->get()); e != nullptr;
          e = ldap_next_entry(ld_.get(), e)) {
         entry item;
@@ -408,6 +596,7 @@ result<std::vector<entry>> connection::search_unobserved(operation_kind op, cons
         const ber_ptr ber(raw_ber);
         out.push_back(std::move(item));
     }
+    ld_lock.unlock();
     const reply r = parse(msg->get());
     // A size limit reached still delivers the entries read; the caller decides what too many means.
     if (r.rc != LDAP_SUCCESS && r.rc != LDAP_SIZELIMIT_EXCEEDED) {
@@ -452,12 +641,16 @@ result<void> connection::modify_unobserved(operation_kind op, const std::string&
     ctrl_ptrs.push_back(nullptr);
 
     int msgid = 0;
-    if (const int rc = ldap_modify_ext(ld_.get(), dn.c_str(), mod_ptrs.data(), ctrl_ptrs.data(),
-                                       nullptr, &msgid);
-        rc != LDAP_SUCCESS) {
+    int rc = LDAP_SUCCESS;
+    {
+        const std::lock_guard ld_lock(io_->ld_mutex);
+        rc = ldap_modify_ext(ld_.get(), dn.c_str(), mod_ptrs.data(), ctrl_ptrs.data(), nullptr,
+                             &msgid);
+    }
+    if (rc != LDAP_SUCCESS) {
         return fail(op, rc, "modify");
     }
-    auto msg = wait(op, msgid, LDAP_MSG_ALL);
+    auto msg = wait(msgid);
     if (!msg) {
         return msg.error();
     }
@@ -476,19 +669,22 @@ result<void> connection::password_modify_unobserved(operation_kind op, std::stri
     berval new_pw = as_berval(new_password);
     control_ptr pp_request;
     LDAPControl* ctrls[2] = {nullptr, nullptr};
-    if (LDAPControl* raw = nullptr;
-        ldap_create_passwordpolicy_control(ld_.get(), &raw) == LDAP_SUCCESS) {
-        pp_request.reset(raw);
-        ctrls[0] = raw;
-    }
     int msgid = 0;
-    if (const int rc =
-            ldap_passwd(ld_.get(), user_dn.empty() ? nullptr : &user,
-                        old_password.empty() ? nullptr : &old_pw, &new_pw, ctrls, nullptr, &msgid);
-        rc != LDAP_SUCCESS) {
+    int rc = LDAP_SUCCESS;
+    {
+        const std::lock_guard ld_lock(io_->ld_mutex);
+        if (LDAPControl* raw = nullptr;
+            ldap_create_passwordpolicy_control(ld_.get(), &raw) == LDAP_SUCCESS) {
+            pp_request.reset(raw);
+            ctrls[0] = raw;
+        }
+        rc = ldap_passwd(ld_.get(), user_dn.empty() ? nullptr : &user,
+                         old_password.empty() ? nullptr : &old_pw, &new_pw, ctrls, nullptr, &msgid);
+    }
+    if (rc != LDAP_SUCCESS) {
         return fail(op, rc, "password modify");
     }
-    auto msg = wait(op, msgid, LDAP_MSG_ALL);
+    auto msg = wait(msgid);
     if (!msg) {
         return msg.error();
     }

@@ -1,6 +1,18 @@
 // One libldap connection: TLS set-up, binds, searches, modifies and the Password Modify exop,
-// each with the configured timeout and its answer classified into ldap::error. Used by one thread
-// at a time (the pool hands it out); a transport failure marks it broken and the pool drops it.
+// each with the configured timeout and its answer classified into ldap::error.
+//
+// Several threads may have operations outstanding on one connection at once (pipelining): each
+// sends its request and waits for its own message id, and one waiting thread at a time reads the
+// socket for all of them, handing the others their answers. No thread blocks inside libldap:
+// poll() waits on the socket with libldap unlocked, so requests go out while answers are awaited
+// (libldap's own ldap_result would hold the connection's lock across its wait). The pool decides
+// who may share: only operations that leave the connection as it was (searches, modifies, the
+// Password Modify exop), never a bind.
+//
+// A transport failure marks the connection broken: every operation on it fails, and the pool
+// drops it. An operation that times out abandons its own message id only; the connection is
+// retired (dropped when its last user gives it back) only if nothing at all was read from it
+// during that wait, i.e. the server or the path has gone silent.
 #pragma once
 
 #include "ldap/config.hpp"
@@ -10,6 +22,7 @@
 
 #include <cstddef>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -60,7 +73,8 @@ public:
                                    const config& cfg);
 
     [[nodiscard]] std::size_t uri_index() const noexcept { return uri_index_; }
-    [[nodiscard]] bool broken() const noexcept { return broken_; }
+    /// Broken (the transport failed) or retired (went silent): the pool must not lend it again.
+    [[nodiscard]] bool broken() const noexcept;
     [[nodiscard]] const server_info& info() const noexcept { return info_; }
     /// True when the server closed the socket while the connection sat idle (restart, idle
     /// timeout). Cheap: one poll() with no wait.
@@ -89,9 +103,16 @@ public:
                                  std::string_view old_password, std::string_view new_password);
 
 private:
-    connection(ldap_ptr ld, std::size_t uri_index, std::chrono::milliseconds timeout)
-        : ld_(std::move(ld)), uri_index_(uri_index), timeout_(timeout) {}
+    connection(ldap_ptr ld, std::size_t uri_index, std::chrono::milliseconds timeout);
 
+public:
+    connection(connection&&) noexcept;
+    connection& operator=(connection&&) noexcept;
+    connection(const connection&) = delete;
+    connection& operator=(const connection&) = delete;
+    ~connection();
+
+private:
     // The operations themselves; the public ones time them for config::on_operation.
     static result<connection> open_unobserved(const std::string& uri, std::size_t uri_index,
                                               const config& cfg);
@@ -114,17 +135,25 @@ private:
         std::optional<int> ppolicy_error;
     };
 
-    /// Waits for the result of `msgid`; transport failures and timeouts mark the connection broken.
-    result<message_ptr> wait(operation_kind op, int msgid, int all);
+    /// Waits for the answer to `msgid` (all of it, for a search) for at most the operation
+    /// timeout, reading answers for the connection's other waiters meanwhile.
+    result<message_ptr> wait(int msgid);
+    /// One turn as the reader: waits for the socket until `deadline`, then takes every complete
+    /// answer libldap can parse from what arrived and hands them to their waiters.
+    void read_answers(std::chrono::steady_clock::time_point deadline);
     reply parse(LDAPMessage* msg);
+    /// Takes the libldap lock itself: call it without holding it.
     failure fail(operation_kind op, int rc, std::string_view what);
     failure refused(operation_kind op, const reply& r);
+    void mark_broken(failure why);
 
+    /// Serialises every libldap call on ld_ (never held across a wait), and the waiters' state.
+    struct shared_state;
+    std::unique_ptr<shared_state> io_;
     ldap_ptr ld_;
     std::size_t uri_index_ = 0;
     std::chrono::milliseconds timeout_;
     server_info info_;
-    bool broken_ = false;
     std::string uri_;
     operation_observer observer_;
 };

@@ -1,5 +1,7 @@
 #include "ldap/connection_pool.hpp"
 
+#include <algorithm>
+
 namespace sspr::ldap::detail {
 
 connection_pool::lease::~lease() {
@@ -8,66 +10,96 @@ connection_pool::lease::~lease() {
     }
 }
 
-connection_pool::connection_pool(const config& cfg, std::size_t size,
+connection_pool::connection_pool(const config& cfg, std::size_t size, std::size_t window,
                                  std::shared_ptr<uri_selector> selector, prepare_fn prepare)
-    : cfg_(cfg), size_(size == 0 ? 1 : size), selector_(std::move(selector)),
-      prepare_(std::move(prepare)) {}
+    : cfg_(cfg), size_(size == 0 ? 1 : size), window_(window == 0 ? 1 : window),
+      selector_(std::move(selector)), prepare_(std::move(prepare)) {}
 
 result<connection_pool::lease> connection_pool::acquire(want w) {
     const bool new_only = w == want::new_connection;
+    const auto deadline = std::chrono::steady_clock::now() + cfg_.acquire_timeout;
+    std::vector<std::shared_ptr<connection>> closing; // closed outside the lock, at return
     std::unique_lock lock(mutex_);
-    if (idle_.empty() && open_ >= size_) {
-        if (waiting_ >= cfg_.max_waiting) {
+    for (bool waited = false;; waited = true) {
+        if (!new_only) {
+            // The least loaded connection with room: an idle one if there is one.
+            for (;;) {
+                auto best = slots_.end();
+                for (auto it = slots_.begin(); it != slots_.end(); ++it) {
+                    if (it->load < window_ && !it->conn->broken() &&
+                        (best == slots_.end() || it->load < best->load)) {
+                        best = it;
+                    }
+                }
+                if (best == slots_.end()) {
+                    break;
+                }
+                if (best->load == 0 && (best->conn->hung_up() ||
+                                        selector_->should_fail_back(best->conn->uri_index()))) {
+                    // Stale, or a fallback while the preferred server may be back: replace it.
+                    closing.push_back(std::move(best->conn));
+                    slots_.erase(best);
+                    continue;
+                }
+                if (best->load > 0 && slots_.size() + opening_ < size_) {
+                    break; // open another before sharing
+                }
+                ++best->load;
+                return lease(this, best->conn);
+            }
+        } else if (slots_.size() + opening_ >= size_) {
+            // Make room by closing an idle one; one on loan is left to its users.
+            const auto idle = std::find_if(slots_.begin(), slots_.end(),
+                                           [](const slot& s) { return s.load == 0; });
+            if (idle != slots_.end()) {
+                closing.push_back(std::move(idle->conn));
+                slots_.erase(idle);
+            }
+        }
+        if (slots_.size() + opening_ < size_) {
+            ++opening_;
+            lock.unlock();
+            closing.clear();
+            auto fresh = open_new();
+            lock.lock();
+            --opening_;
+            if (!fresh) {
+                lock.unlock();
+                available_.notify_all();
+                return fresh.error();
+            }
+            std::shared_ptr<connection> conn = std::move(*fresh);
+            slots_.push_back(slot{conn, 1});
+            return lease(this, std::move(conn));
+        }
+        if (waited && std::chrono::steady_clock::now() >= deadline) {
+            return failure(error::overloaded, "directory pool: no connection free in time");
+        }
+        if (!waited && waiting_ >= cfg_.max_waiting) {
             return failure(error::overloaded, "directory pool: too many callers waiting");
         }
         ++waiting_;
-        const bool got = available_.wait_for(lock, cfg_.acquire_timeout,
-                                             [this] { return !idle_.empty() || open_ < size_; });
+        available_.wait_until(lock, deadline);
         --waiting_;
-        if (!got) {
-            return failure(error::overloaded, "directory pool: no connection free in time");
-        }
     }
-    while (!idle_.empty()) {
-        if (new_only && open_ < size_) {
-            break; // room for a new one; the idle ones stay for others
-        }
-        std::unique_ptr<connection> conn = std::move(idle_.back());
-        idle_.pop_back();
-        if (!new_only && !conn->hung_up() && !selector_->should_fail_back(conn->uri_index())) {
-            return lease(this, std::move(conn));
-        }
-        // Stale, a fallback while the preferred server may be back, or in the way of a new one:
-        // replace it.
-        --open_;
-        lock.unlock();
-        conn.reset();
-        lock.lock();
-    }
-    ++open_;
-    lock.unlock();
-    auto fresh = open_new();
-    if (!fresh) {
-        lock.lock();
-        --open_;
-        lock.unlock();
-        available_.notify_one();
-        return fresh.error();
-    }
-    return lease(this, std::move(*fresh));
 }
 
-void connection_pool::release(std::unique_ptr<connection> conn) {
+void connection_pool::release(std::shared_ptr<connection> conn) {
+    std::shared_ptr<connection> dropped;
     {
         const std::lock_guard lock(mutex_);
-        if (conn->broken()) {
-            --open_;
-        } else {
-            idle_.push_back(std::move(conn));
+        const auto it = std::find_if(slots_.begin(), slots_.end(),
+                                     [&](const slot& s) { return s.conn == conn; });
+        if (it != slots_.end()) {
+            --it->load;
+            if (conn->broken()) {
+                dropped = std::move(it->conn);
+                slots_.erase(it);
+            }
         }
     }
-    available_.notify_one();
-    // A broken connection is closed here, outside the lock.
+    available_.notify_all();
+    // A broken connection is closed here, outside the lock, by whichever lease lets go last.
 }
 
 result<std::unique_ptr<connection>> connection_pool::open_new() {

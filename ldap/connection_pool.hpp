@@ -1,6 +1,9 @@
 // A bounded pool of prepared connections (connected, TLS up, bound as needed) with failover across
-// the configured URIs. At most `size` connections exist; at most `max_waiting` callers wait for
-// one, each for at most `acquire_timeout`; beyond that the answer is error::overloaded, at once.
+// the configured URIs. At most `size` connections exist, and each is lent to at most `window`
+// callers at once (their operations pipeline on it; 1 for connections that binds change). An idle
+// connection is lent first, then a new one is opened while there is room, then the least loaded
+// is shared. Beyond size × window, at most `max_waiting` callers wait, each for at most
+// `acquire_timeout`; beyond that the answer is error::overloaded, at once.
 #pragma once
 
 #include "ldap/config.hpp"
@@ -21,16 +24,16 @@ public:
     /// read the rootDSE). A transport failure here counts against the URI like a failed connect.
     using prepare_fn = std::function<result<void>(connection&)>;
 
-    connection_pool(const config& cfg, std::size_t size, std::shared_ptr<uri_selector> selector,
-                    prepare_fn prepare);
+    connection_pool(const config& cfg, std::size_t size, std::size_t window,
+                    std::shared_ptr<uri_selector> selector, prepare_fn prepare);
     connection_pool(const connection_pool&) = delete;
     connection_pool& operator=(const connection_pool&) = delete;
 
-    /// A connection on loan; it goes back to the pool when the lease dies, or is dropped if it
-    /// broke while on loan.
+    /// A connection on loan (perhaps shared with other leases); it goes back to the pool when the
+    /// lease dies, or is dropped if it broke while on loan (and closed by its last lease).
     class lease {
     public:
-        lease(connection_pool* pool, std::unique_ptr<connection> conn)
+        lease(connection_pool* pool, std::shared_ptr<connection> conn)
             : pool_(pool), conn_(std::move(conn)) {}
         lease(lease&& other) noexcept = default;
         lease& operator=(lease&&) = delete;
@@ -43,7 +46,7 @@ public:
 
     private:
         connection_pool* pool_;
-        std::unique_ptr<connection> conn_;
+        std::shared_ptr<connection> conn_;
     };
 
     /// Whether acquire() may hand out an idle connection.
@@ -51,24 +54,30 @@ public:
 
     /// Blocks for at most acquire_timeout (plus connect time when a new connection is opened).
     /// want::new_connection opens one even when some are idle (closing an idle one if the pool is
-    /// full): the second try after a connection died under an operation, when the idle ones to
-    /// that server may be dying too and not know it yet.
+    /// full) and never shares: the second try after a connection died under an operation, when
+    /// the others to that server may be dying too and not know it yet.
     result<lease> acquire(want w = want::any);
 
 private:
-    void release(std::unique_ptr<connection> conn);
+    struct slot {
+        std::shared_ptr<connection> conn;
+        std::size_t load = 0; // leases out on it
+    };
+
+    void release(std::shared_ptr<connection> conn);
     result<std::unique_ptr<connection>> open_new();
 
     const config& cfg_;
     const std::size_t size_;
+    const std::size_t window_;
     std::shared_ptr<uri_selector> selector_;
     prepare_fn prepare_;
 
     std::mutex mutex_;
     std::condition_variable available_;
-    std::vector<std::unique_ptr<connection>> idle_; // guarded by mutex_
-    std::size_t open_ = 0;                          // idle + leased + being opened; mutex_
-    std::size_t waiting_ = 0;                       // guarded by mutex_
+    std::vector<slot> slots_; // open and prepared; guarded by mutex_
+    std::size_t opening_ = 0; // being opened; guarded by mutex_
+    std::size_t waiting_ = 0; // guarded by mutex_
 };
 
 } // namespace sspr::ldap::detail

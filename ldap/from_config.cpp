@@ -53,6 +53,7 @@ config directory_options_from(const sspr::config::directory_config& cfg) {
     out.connect_timeout = cfg.connect_timeout;
     out.operation_timeout = cfg.operation_timeout;
     out.pool_size = cfg.pool_size;
+    out.pipeline_window = cfg.pipeline_window;
     out.max_waiting = cfg.max_waiting;
     out.acquire_timeout = cfg.acquire_timeout;
     out.backoff_min = cfg.backoff_min;

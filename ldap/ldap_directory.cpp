@@ -73,9 +73,10 @@ public:
         : cfg_(std::move(cfg)), clock_(std::move(clock)),
           selector_(std::make_shared<uri_selector>(cfg_.uris.size(), clock_, cfg_.backoff_min,
                                                    cfg_.backoff_max)),
-          service_(cfg_, cfg_.pool_size, selector_,
+          service_(cfg_, cfg_.pool_size, cfg_.pipeline_window, selector_,
                    [this](connection& c) { return prepare_service(c); }),
-          users_(cfg_, cfg_.pool_size, selector_, nullptr) {
+          // A bind changes who the connection is: one caller at a time.
+          users_(cfg_, cfg_.pool_size, 1, selector_, nullptr) {
         if (cfg_.dialect == dialect_choice::active_directory) {
             dialect_.store(ldap::dialect::active_directory);
         } else if (cfg_.dialect == dialect_choice::openldap) {
@@ -641,11 +642,11 @@ std::unique_ptr<directory> make_directory(config cfg, std::shared_ptr<const comm
         throw std::invalid_argument(
             "directory: dialect must be detect, active_directory or openldap");
     }
-    if (cfg.pool_size == 0 || cfg.connect_timeout.count() <= 0 ||
+    if (cfg.pool_size == 0 || cfg.pipeline_window == 0 || cfg.connect_timeout.count() <= 0 ||
         cfg.operation_timeout.count() <= 0 || cfg.acquire_timeout.count() <= 0 ||
         cfg.backoff_min.count() <= 0 || cfg.backoff_max < cfg.backoff_min) {
-        throw std::invalid_argument(
-            "directory: pool size, timeouts and backoff must be positive (backoff max >= min)");
+        throw std::invalid_argument("directory: pool size, pipeline window, timeouts and backoff "
+                                    "must be positive (backoff max >= min)");
     }
     if (cfg.openldap_reset == openldap_reset_mode::invalid) {
         throw std::invalid_argument("directory: OpenLDAP reset mode must be set");

@@ -710,6 +710,7 @@ TEST_CASE("directory: a hung server times out and extra callers are refused at o
     const auto s = testing::servers().at(0);
     auto cfg = testing::config_for(s);
     cfg.pool_size = 1;
+    cfg.pipeline_window = 1; // one operation on the connection: the second caller must wait
     cfg.max_waiting = 1;
     cfg.operation_timeout = std::chrono::milliseconds(1500);
     cfg.acquire_timeout = std::chrono::milliseconds(5000);
@@ -733,6 +734,106 @@ TEST_CASE("directory: a hung server times out and extra callers are refused at o
     CHECK(first_result.error().is(ldap::error::timeout));
     // The waiter got the connection after the timeout dropped the hung one, and a fresh one works.
     CHECK(second_result.has_value());
+}
+
+namespace {
+
+pid_t slapd_pid() {
+    std::ifstream pid_file(testenv("SSPR_OL_DIR") + "/slapd.pid");
+    pid_t pid = 0;
+    REQUIRE(pid_file >> pid);
+    return pid;
+}
+
+// Counts the connections the directory opens (service and bind connections alike).
+struct connect_counter {
+    std::shared_ptr<std::atomic<int>> count = std::make_shared<std::atomic<int>>(0);
+    ldap::operation_observer observer() const {
+        return [c = count](const ldap::operation_sample& s) {
+            if (s.operation == "connect") {
+                c->fetch_add(1);
+            }
+        };
+    }
+};
+
+} // namespace
+
+TEST_CASE("directory: searches of several callers pipeline on one service connection",
+          "[ldap][integration]") {
+    // slapd is stopped while four callers search: with one connection, a window of four and no
+    // room to wait, all four are admitted at once and a fifth is refused; each gets its own entry
+    // once slapd answers again, over the one connection.
+    const auto s = testing::servers().at(0);
+    auto cfg = testing::config_for(s);
+    cfg.pool_size = 1;
+    cfg.pipeline_window = 4;
+    cfg.max_waiting = 0;
+    cfg.operation_timeout = std::chrono::milliseconds(5000);
+    const connect_counter connects;
+    cfg.on_operation = connects.observer();
+    fixture f(s, cfg);
+    REQUIRE(f.user("alice").login == "alice"); // the service connection is open
+    REQUIRE(connects.count->load() == 1);
+    const pid_t pid = slapd_pid();
+    REQUIRE(::kill(pid, SIGSTOP) == 0);
+    const std::array<std::string, 4> logins{"alice", "bob", "carol", "t01"};
+    std::vector<std::future<ldap::result<std::optional<ldap::user_entry>>>> pending;
+    for (const auto& login : logins) {
+        pending.push_back(
+            std::async(std::launch::async, [&f, &login] { return f.dir->find_user(login); }));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    auto fifth = f.dir->find_user("dave");
+    ::kill(pid, SIGCONT);
+    REQUIRE_FALSE(fifth.has_value());
+    CHECK(fifth.error().is(ldap::error::overloaded));
+    for (std::size_t i = 0; i < logins.size(); ++i) {
+        auto found = pending[i].get();
+        INFO(logins[i] << ": " << (found ? "" : found.error().diagnostic));
+        REQUIRE(found.has_value());
+        REQUIRE(found->has_value());
+        CHECK((*found)->login == logins[i]);
+    }
+    CHECK(connects.count->load() == 1);
+}
+
+TEST_CASE("directory: a timed-out operation gives up alone, and a silent connection is replaced",
+          "[ldap][integration]") {
+    // Two callers share the one connection while slapd is stopped. The first one's timeout
+    // passes (nothing was read meanwhile) before slapd goes on; the second, sent later, still
+    // gets its own answer on the same connection. Having been silent, the connection is then
+    // replaced by a new one for the next caller.
+    const auto s = testing::servers().at(0);
+    auto cfg = testing::config_for(s);
+    cfg.pool_size = 1;
+    cfg.pipeline_window = 2;
+    cfg.operation_timeout = std::chrono::milliseconds(1500);
+    const connect_counter connects;
+    cfg.on_operation = connects.observer();
+    fixture f(s, cfg);
+    REQUIRE(f.user("alice").login == "alice");
+    REQUIRE(connects.count->load() == 1);
+    const pid_t pid = slapd_pid();
+    REQUIRE(::kill(pid, SIGSTOP) == 0);
+    const auto began = std::chrono::steady_clock::now();
+    auto first = std::async(std::launch::async, [&] { return f.dir->find_user("alice"); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+    auto second = std::async(std::launch::async, [&] { return f.dir->find_user("bob"); });
+    const auto first_result = first.get();
+    const auto first_took = std::chrono::steady_clock::now() - began;
+    ::kill(pid, SIGCONT);
+    const auto second_result = second.get();
+    REQUIRE_FALSE(first_result.has_value());
+    CHECK(first_result.error().is(ldap::error::timeout));
+    CHECK(first_took < std::chrono::milliseconds(3000));
+    INFO((second_result ? "" : second_result.error().diagnostic));
+    REQUIRE(second_result.has_value());
+    REQUIRE(second_result->has_value());
+    CHECK((*second_result)->login == "bob");
+    CHECK(connects.count->load() == 1); // the second answer came on the shared connection
+    CHECK(f.user("carol").login == "carol");
+    CHECK(connects.count->load() == 2); // the silent one was replaced
 }
 
 TEST_CASE("directory: StartTLS on ldap:// works with a verified certificate",
