@@ -54,8 +54,10 @@ using sspr::bench::values_ptr;
 
 struct settings {
     std::size_t connections = 4;
-    std::size_t threads = 0; // 0: 2 * connections
+    std::size_t threads = 0; // 0: C * library_window, at most one per user
     std::size_t window = 8;
+    /// sspr_ldap's directory.pipeline_window; the product's default unless given.
+    std::size_t library_window = sspr::ldap::config{}.pipeline_window;
     std::chrono::milliseconds duration{5000};
     std::chrono::milliseconds warmup{1000};
     std::size_t rounds = 2;
@@ -85,7 +87,8 @@ constexpr auto user_count =
 // OpenLDAP ppolicy's administrative lock, which the library refuses to reset.
 constexpr std::string_view admin_lock = "000001010000Z";
 
-sspr::ldap::config library_config(const endpoint& ep, std::size_t pool_size) {
+sspr::ldap::config library_config(const endpoint& ep, std::size_t pool_size,
+                                  std::size_t pipeline_window) {
     sspr::ldap::config cfg;
     cfg.uris = {ep.uri};
     cfg.dialect = sspr::ldap::dialect_choice::openldap;
@@ -96,6 +99,7 @@ sspr::ldap::config library_config(const endpoint& ep, std::size_t pool_size) {
     cfg.connect_timeout = 2000ms;
     cfg.operation_timeout = 5000ms;
     cfg.pool_size = pool_size;
+    cfg.pipeline_window = pipeline_window;
     return cfg;
 }
 
@@ -160,7 +164,7 @@ struct run_result {
 /// ever reset by two threads at once.
 run_result run_library(const endpoint& ep, const settings& s, password_source& passwords,
                        const cpu_meter& meter) {
-    const auto dir = sspr::ldap::make_directory(library_config(ep, s.connections),
+    const auto dir = sspr::ldap::make_directory(library_config(ep, s.connections, s.library_window),
                                                 sspr::common::make_system_clock());
     std::atomic<bool> stop{false};
     std::mutex failure_mutex;
@@ -455,7 +459,7 @@ endpoint load_endpoint() {
 
     // The DNs come from the directory, as ssprd would have them, not from the logins.
     const auto dir =
-        sspr::ldap::make_directory(library_config(ep, 1), sspr::common::make_system_clock());
+        sspr::ldap::make_directory(library_config(ep, 1, 1), sspr::common::make_system_clock());
     for (int i = first_user; i <= last_user; ++i) {
         const std::string login = "t" + std::to_string(i);
         auto found = dir->find_user(login);
@@ -490,7 +494,7 @@ long slapd_pid() {
 /// initial one is accepted.
 void restore_passwords(const endpoint& ep) {
     const auto dir =
-        sspr::ldap::make_directory(library_config(ep, 1), sspr::common::make_system_clock());
+        sspr::ldap::make_directory(library_config(ep, 1, 1), sspr::common::make_system_clock());
     for (const auto& dn : ep.user_dns) {
         if (auto done = dir->reset_password(dn, ep.user_password, {}); !done) {
             throw std::runtime_error("restoring the password of " + dn + ": " +
@@ -515,9 +519,11 @@ std::optional<settings> parse_args(int argc, char** argv, int& exit_code) {
         ("connections,c", po::value(&s.connections)->default_value(s.connections),
          "C: service connections and as many bind connections, on both sides")
         ("threads,t", po::value(&s.threads),
-         "T: sspr_ldap worker threads (default 2*C, at most one per user: 20)")
+         "T: sspr_ldap worker threads (default C * library window, at most one per user: 20)")
         ("window,w", po::value(&s.window)->default_value(s.window),
          "raw_libldap: resets in flight per service connection")
+        ("library-window", po::value(&s.library_window)->default_value(s.library_window),
+         "sspr_ldap: directory.pipeline_window (operations in flight per service connection)")
         ("duration,d", po::value(&duration_s)->default_value(duration_s),
          "measured seconds per run")
         ("warmup", po::value(&warmup_s)->default_value(warmup_s),
@@ -542,7 +548,8 @@ std::optional<settings> parse_args(int argc, char** argv, int& exit_code) {
         return std::nullopt;
     }
     if (s.threads == 0) {
-        s.threads = 2 * s.connections;
+        s.threads = std::min<std::size_t>(
+            s.connections * std::max<std::size_t>(s.library_window, 1), user_count);
     }
     const char* bad = nullptr;
     if (s.connections < 1 || s.connections > 64) {
@@ -551,6 +558,8 @@ std::optional<settings> parse_args(int argc, char** argv, int& exit_code) {
         bad = "--threads must be at most 20 (each worker needs a user of its own)";
     } else if (s.window < 1) {
         bad = "--window must be at least 1";
+    } else if (s.library_window < 1 || s.library_window > 8) {
+        bad = "--library-window must be 1..8 (as directory.pipeline_window)";
     } else if (!(duration_s > 0.0 && duration_s <= 60.0) ||
                !(warmup_s >= 0.0 && warmup_s <= 60.0)) {
         bad = "--duration must be in (0, 60] and --warmup in [0, 60] seconds";
@@ -588,7 +597,8 @@ int main(int argc, char** argv) {
                   << ep.user_dns.size() << ")\n"
                   << "config: C=" << s.connections << " service + " << s.connections
                   << " bind connections per side; sspr_ldap T=" << s.threads
-                  << " threads; raw_libldap 1 thread, window=" << s.window
+                  << " threads, pipeline_window=" << s.library_window
+                  << "; raw_libldap 1 thread, window=" << s.window
                   << " per service connection (at most " << in_flight << " resets in flight)\n"
                   << "config: duration="
                   << fixed(std::chrono::duration<double>(s.duration).count(), 1)

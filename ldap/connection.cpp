@@ -170,7 +170,9 @@ struct connection::shared_state {
 
     /// Guards what follows.
     std::mutex mutex;
-    std::condition_variable answered;
+    /// The threads in wait(), by the message id they wait for; each sleeps on its own condition
+    /// variable, woken when its answer is in, when it is to take over the reading, or on failure.
+    std::unordered_map<int, std::condition_variable*> waiting;
     /// Answers read by the reader and not yet taken by their waiter, by message id.
     std::unordered_map<int, message_ptr> ready;
     /// Message ids whose waiter gave up; an answer that still comes is dropped.
@@ -201,14 +203,24 @@ bool connection::broken() const noexcept {
 }
 
 void connection::mark_broken(failure why) {
-    {
-        const std::lock_guard lock(io_->mutex);
-        if (!io_->fatal) {
-            io_->fatal = std::move(why);
-        }
+    const std::lock_guard lock(io_->mutex);
+    if (!io_->fatal) {
+        io_->fatal = std::move(why);
     }
     io_->unusable.store(true, std::memory_order_release);
-    io_->answered.notify_all();
+    for (const auto& [id, cv] : io_->waiting) {
+        cv->notify_one();
+    }
+}
+
+void connection::wake_next_reader() {
+    // Called with io_->mutex held, when nobody is reading.
+    for (const auto& [id, cv] : io_->waiting) {
+        if (!io_->ready.contains(id)) {
+            cv->notify_one();
+            return;
+        }
+    }
 }
 
 bool connection::hung_up() const {
@@ -323,15 +335,27 @@ result<message_ptr> connection::wait(int msgid) {
     const auto began = std::chrono::steady_clock::now();
     const auto deadline = began + timeout_;
     shared_state& io = *io_;
+    std::condition_variable woken;
     std::unique_lock lock(io.mutex);
+    io.waiting.insert_or_assign(msgid, &woken);
     const std::uint64_t received_before = io.received;
+    // Every way out: deregister, and if nobody is reading, hand the reading to a waiter whose
+    // answer is still out.
+    auto leave = [&] {
+        io.waiting.erase(msgid);
+        if (!io.reading) {
+            wake_next_reader();
+        }
+    };
     for (;;) {
         if (auto found = io.ready.find(msgid); found != io.ready.end()) {
             message_ptr msg = std::move(found->second);
             io.ready.erase(found);
+            leave();
             return msg;
         }
         if (io.fatal) {
+            leave();
             return *io.fatal;
         }
         if (std::chrono::steady_clock::now() >= deadline) {
@@ -341,6 +365,7 @@ result<message_ptr> connection::wait(int msgid) {
             const bool silent = io.received == received_before;
             io.abandoned.insert(msgid);
             const bool too_many = io.abandoned.size() > max_abandoned;
+            leave();
             lock.unlock();
             {
                 const std::lock_guard ld_lock(io.ld_mutex);
@@ -358,11 +383,9 @@ result<message_ptr> connection::wait(int msgid) {
             read_answers(deadline);
             lock.lock();
             io.reading = false;
-            // Whoever waits next may have to take over the reading.
-            io.answered.notify_all();
             continue;
         }
-        io.answered.wait_until(lock, deadline);
+        woken.wait_until(lock, deadline);
     }
 }
 
@@ -441,6 +464,9 @@ void connection::read_answers(std::chrono::steady_clock::time_point deadline) {
                 unsolicited = true;
             } else if (io.abandoned.erase(id) == 0) {
                 io.ready.insert_or_assign(id, std::move(msg));
+                if (const auto w = io.waiting.find(id); w != io.waiting.end()) {
+                    w->second->notify_one();
+                }
             }
         }
     }

@@ -146,6 +146,7 @@ private:
     failure fail(operation_kind op, int rc, std::string_view what);
     failure refused(operation_kind op, const reply& r);
     void mark_broken(failure why);
+    void wake_next_reader();
 
     /// Serialises every libldap call on ld_ (never held across a wait), and the waiters' state.
     struct shared_state;

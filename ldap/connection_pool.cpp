@@ -79,13 +79,16 @@ result<connection_pool::lease> connection_pool::acquire(want w) {
             return failure(error::overloaded, "directory pool: too many callers waiting");
         }
         ++waiting_;
+        waiting_new_ += new_only ? 1 : 0;
         available_.wait_until(lock, deadline);
+        waiting_new_ -= new_only ? 1 : 0;
         --waiting_;
     }
 }
 
 void connection_pool::release(std::shared_ptr<connection> conn) {
     std::shared_ptr<connection> dropped;
+    bool wake_all = false;
     {
         const std::lock_guard lock(mutex_);
         const auto it = std::find_if(slots_.begin(), slots_.end(),
@@ -97,8 +100,15 @@ void connection_pool::release(std::shared_ptr<connection> conn) {
                 slots_.erase(it);
             }
         }
+        // Room for one more caller, unless the room is a whole new connection, or one of the
+        // waiters takes only an idle or a new one.
+        wake_all = dropped != nullptr || waiting_new_ > 0;
     }
-    available_.notify_all();
+    if (wake_all) {
+        available_.notify_all();
+    } else {
+        available_.notify_one();
+    }
     // A broken connection is closed here, outside the lock, by whichever lease lets go last.
 }
 

@@ -75,9 +75,10 @@ private:
 
     std::mutex mutex_;
     std::condition_variable available_;
-    std::vector<slot> slots_; // open and prepared; guarded by mutex_
-    std::size_t opening_ = 0; // being opened; guarded by mutex_
-    std::size_t waiting_ = 0; // guarded by mutex_
+    std::vector<slot> slots_;     // open and prepared; guarded by mutex_
+    std::size_t opening_ = 0;     // being opened; guarded by mutex_
+    std::size_t waiting_ = 0;     // guarded by mutex_
+    std::size_t waiting_new_ = 0; // of them want::new_connection; guarded by mutex_
 };
 
 } // namespace sspr::ldap::detail
