@@ -1571,6 +1571,10 @@ int main(int argc, char** argv) {
                       << "\n  slapd ops/flow: " << g.ops.per(g.tally.all_flows) << "\n"
                       << std::flush;
             note_noise(g.cpu_start, g.cpu_end, g.window.seconds());
+            if (g.ran_out && g.window.seconds() < 1.0) {
+                std::cout << "warning: its users ran out after " << fixed(g.window.seconds(), 2)
+                          << " s of measuring; give more --users for a figure that means much\n";
+            }
             return g;
         };
 
