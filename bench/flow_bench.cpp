@@ -136,6 +136,9 @@ struct settings {
     std::string flood_exec;
     std::string flood_log;
     std::chrono::milliseconds flood_warmup{1000}; // the flood runs this long before the round
+    // Every flood answer is a blocked address's start, refused on the I/O thread: checked against
+    // ssprd_early_refusals_total (with --metrics), whose growth is the flood's rate in the window.
+    bool flood_refused_early = false;
     std::string metrics_host; // ssprd's /metrics (ssprd_early_refusals_total), plain HTTP
     std::string metrics_port;
 };
@@ -1347,6 +1350,7 @@ std::optional<settings> parse_args(int argc, char** argv, int& exit_code) {
         ("flood-exec", po::value(&s.flood_exec), "run the gateway round (no floor) a second time, on the other half of its users, while this program runs (no arguments; started before the round, SIGINT after it; its last \"front: \" line as bench/front_bench.lua prints it is read)")
         ("flood-log", po::value(&s.flood_log), "with --flood-exec: the file its output goes to")
         ("flood-warmup", po::value(&flood_warmup_s)->default_value(flood_warmup_s), "with --flood-exec: seconds it runs before the round begins")
+        ("flood-refused-early", po::bool_switch(&s.flood_refused_early), "with --flood-exec and --metrics: every flood answer must be an early refusal (a blocked address's start); their growth in the window is the flood's rate")
         ("metrics", po::value(&metrics), "HOST:PORT of ssprd's /metrics (plain HTTP): the flood's early refusals per second in the window")
         ("raw-only", po::bool_switch(&s.raw_only), "run the raw rounds alone (no gateway; the users exist already); no ratio")
         ("raw-rate", po::value(&s.raw_rate), "with --raw-only: begin this many flows per second instead of a closed loop")
@@ -1420,6 +1424,8 @@ std::optional<settings> parse_args(int argc, char** argv, int& exit_code) {
                 (s.users - (s.floored_config.empty() ? 0 : s.floored_users)) / 2 < s.concurrency)) {
         bad = "--flood-exec needs --flood-log, no --raw-only, and at least 2 x --concurrency users "
               "for the rounds without the floor";
+    } else if (s.flood_refused_early && (s.flood_exec.empty() || metrics.empty())) {
+        bad = "--flood-refused-early needs --flood-exec and --metrics";
     } else if (!(flood_warmup_s >= 0.0 && flood_warmup_s <= 60.0)) {
         bad = "--flood-warmup must be in [0, 60]";
     } else if (!metrics.empty() &&
@@ -1582,8 +1588,11 @@ int main(int argc, char** argv) {
         // flood_warmup before the round (its connections open and its rate settles), stopped
         // after it. Its CPU is metered as a server's, so other_cores still means the neighbours.
         auto flood_round = [&](std::size_t first, std::size_t last) {
-            auto early = [&] { return read_metric(s, "ssprd_early_refusals_total"); };
-            const auto early_before = early();
+            std::function<std::optional<double>()> early;
+            if (s.flood_refused_early) {
+                early = [&] { return read_metric(s, "ssprd_early_refusals_total"); };
+            }
+            const auto early_before = early ? early() : std::nullopt;
             std::optional<flood_process> flood(std::in_place, s.flood_exec, s.flood_log);
             std::this_thread::sleep_for(s.flood_warmup);
             if (!flood->running()) {
@@ -1597,7 +1606,7 @@ int main(int argc, char** argv) {
             const bool outlasted = flood->running();
             flood_summary f = flood->stop(15s);
             flood.reset();
-            const auto early_after = early();
+            const auto early_after = early ? early() : std::nullopt;
             if (!outlasted) {
                 throw std::runtime_error("flood: ended before the round did (its duration is too "
                                          "short)");
@@ -1617,6 +1626,10 @@ int main(int argc, char** argv) {
                       << " p99=" << fixed(summary_number(f, "p99_us") / 1e3, 2)
                       << " ms; read/write/timeout errors " << f["errors_read"] << "/"
                       << f["errors_write"] << "/" << f["errors_timeout"] << "\n";
+            if (early && (!early_before || !early_after)) {
+                throw std::runtime_error("flood: cannot read ssprd_early_refusals_total from "
+                                         "--metrics");
+            }
             if (early_before && early_after) {
                 const double refused = *early_after - *early_before;
                 std::cout << "  ssprd early refusals meanwhile: " << fixed(refused, 0) << " ("
