@@ -20,6 +20,7 @@
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
@@ -28,11 +29,14 @@
 #include <boost/json/value.hpp>
 #include <boost/program_options.hpp>
 
+#include <fcntl.h>
 #include <lber.h>
 #include <ldap.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,8 +46,10 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <limits>
 #include <map>
@@ -91,6 +97,7 @@ struct settings {
     std::string host = "127.0.0.1";
     std::string port;
     std::string gateway_ca;
+    std::string source; // local address every gateway connection is bound to ("": the kernel's)
     long ssprd_pid = 0;
     // ssprd runs with `config` (server.response_floor 0ms); for the floored run the bench moves
     // `floored_config` (the shipped floor) onto it and sends SIGHUP.
@@ -124,6 +131,16 @@ struct settings {
     // --raw-only: the raw rounds alone (no gateway needed; to profile that side), no ratio.
     bool raw_only = false;
     double raw_rate = 0.0; // --raw-only: flows begun per second (0: closed loop)
+    // --flood-exec: the gateway round again while this program (run-flow-bench writes it: wrk
+    // with bench/front_bench.lua) floods the same ssprd; its output goes to flood_log.
+    std::string flood_exec;
+    std::string flood_log;
+    std::chrono::milliseconds flood_warmup{1000}; // the flood runs this long before the round
+    // Every flood answer is a blocked address's start, refused on the I/O thread: checked against
+    // ssprd_early_refusals_total (with --metrics), whose growth is the flood's rate in the window.
+    bool flood_refused_early = false;
+    std::string metrics_host; // ssprd's /metrics (ssprd_early_refusals_total), plain HTTP
+    std::string metrics_port;
 };
 
 std::string login_of(const settings& s, std::size_t i) {
@@ -327,7 +344,11 @@ private:
         stream_->set_verify_mode(ssl::verify_peer);
         stream_->set_verify_callback(ssl::host_name_verification(s_.host));
         net::ip::tcp::resolver resolver(io_);
-        net::connect(stream_->next_layer(), resolver.resolve(s_.host, s_.port));
+        if (s_.source.empty()) {
+            net::connect(stream_->next_layer(), resolver.resolve(s_.host, s_.port));
+        } else {
+            connect_from(resolver.resolve(s_.host, s_.port));
+        }
         stream_->next_layer().set_option(net::ip::tcp::no_delay(true));
         // Blocking calls have no deadline of their own: a gateway that stops answering fails the
         // bench after this long instead of hanging it.
@@ -341,6 +362,29 @@ private:
         stream_->handshake(ssl::stream_base::client);
         buffer_.clear();
         reused_ = false;
+    }
+
+    /// Connects from s_.source (the address ssprd sees as the client's) to the first endpoint of
+    /// its family that answers.
+    void connect_from(const net::ip::tcp::resolver::results_type& endpoints) {
+        const auto from = net::ip::make_address(s_.source);
+        auto& socket = stream_->next_layer();
+        boost::system::error_code ec = net::error::host_not_found;
+        for (const auto& e : endpoints) {
+            if (e.endpoint().address().is_v4() != from.is_v4()) {
+                continue;
+            }
+            if (socket.is_open()) {
+                socket.close();
+            }
+            socket.open(e.endpoint().protocol());
+            socket.bind({from, 0});
+            socket.connect(e.endpoint(), ec);
+            if (!ec) {
+                return;
+            }
+        }
+        throw boost::system::system_error(ec, "connect from " + s_.source);
     }
 
     reply send(const std::string& target, const json::value& body, const std::string& bearer) {
@@ -403,6 +447,48 @@ std::string text_field(const json::value& v, std::string_view key, const std::st
     }
     throw std::runtime_error("gateway: " + what + ": no \"" + std::string(key) + "\" in " +
                              json::serialize(v));
+}
+
+/// The value of the unlabelled sample `name` on ssprd's /metrics (plain HTTP); nullopt without
+/// --metrics or when it cannot be read.
+std::optional<double> read_metric(const settings& s, std::string_view name) {
+    if (s.metrics_port.empty()) {
+        return std::nullopt;
+    }
+    try {
+        net::io_context io;
+        net::ip::tcp::socket socket(io);
+        net::ip::tcp::resolver resolver(io);
+        net::connect(socket, resolver.resolve(s.metrics_host, s.metrics_port));
+        const timeval limit{5, 0};
+        for (const int option : {SO_RCVTIMEO, SO_SNDTIMEO}) {
+            if (::setsockopt(socket.native_handle(), SOL_SOCKET, option, &limit, sizeof limit) !=
+                0) {
+                return std::nullopt;
+            }
+        }
+        http::request<http::empty_body> req{http::verb::get, "/metrics", 11};
+        req.set(http::field::host, s.metrics_host + ":" + s.metrics_port);
+        req.keep_alive(false);
+        http::write(socket, req);
+        beast::flat_buffer buffer;
+        http::response<http::string_body> res;
+        http::read(socket, buffer, res);
+        if (res.result() != http::status::ok) {
+            return std::nullopt;
+        }
+        std::istringstream lines(res.body());
+        std::string line;
+        while (std::getline(lines, line)) {
+            if (line.size() > name.size() && line.compare(0, name.size(), name) == 0 &&
+                line[name.size()] == ' ') {
+                return std::stod(line.substr(name.size() + 1));
+            }
+        }
+    } catch (const std::exception&) {
+        // Reported as unknown by the caller.
+    }
+    return std::nullopt;
 }
 
 ssl::context client_tls(const settings& s) {
@@ -503,13 +589,30 @@ struct gateway_tally {
     latencies start, verify, complete, flow;
 };
 
+/// A counter read when the measured window opens and when it closes (ssprd's early refusals).
+struct window_reading {
+    std::optional<double> value;
+    steady::time_point at;
+};
+
 struct gateway_result {
     gateway_tally tally;
     time_window window;
     bool ran_out = false; // the window ended early because no fresh user was left
     cpu_sample cpu_start;
     cpu_sample cpu_end;
+    window_reading probe_start;
+    window_reading probe_end;
     op_counts ops;
+
+    /// The probed counter's growth per second over the window; nullopt without a probe.
+    [[nodiscard]] std::optional<double> probe_rate() const {
+        if (!probe_start.value || !probe_end.value || probe_end.at <= probe_start.at) {
+            return std::nullopt;
+        }
+        return (*probe_end.value - *probe_start.value) /
+               std::chrono::duration<double>(probe_end.at - probe_start.at).count();
+    }
 
     [[nodiscard]] double rate() const {
         return static_cast<double>(tally.flows) / window.seconds();
@@ -520,12 +623,14 @@ struct gateway_result {
 /// the first step after its enrollment's (the current one when that is later), complete with a
 /// fresh password. Only flows that complete inside the window count; the window closes at the
 /// end of the duration or as soon as no fresh user is left (the concurrency falls after that).
+/// `probe`, when given, is read as the window opens and closes.
 gateway_result run_gateway(const settings& s, ssl::context& tls,
                            const std::vector<enrolled_user>& users, std::size_t first,
                            std::size_t last, std::chrono::milliseconds warmup,
                            std::chrono::milliseconds duration,
                            const sspr::challenge::totp_params& params, password_source& passwords,
-                           const cpu_meter& meter) {
+                           const cpu_meter& meter,
+                           const std::function<std::optional<double>()>& probe = {}) {
     gateway_result r;
     std::vector<gateway_tally> tallies(s.concurrency);
     std::atomic<std::size_t> next{first};
@@ -537,11 +642,17 @@ gateway_result run_gateway(const settings& s, ssl::context& tls,
     std::jthread sampler([&](const std::stop_token& st) {
         std::this_thread::sleep_until(r.window.start);
         r.cpu_start = meter.sample();
+        if (probe) {
+            r.probe_start = {probe(), steady::now()};
+        }
         while (!st.stop_requested() && steady::now() < r.window.end &&
                steady::time_point(steady::duration(ran_out_at.load())) > steady::now()) {
             std::this_thread::sleep_for(5ms);
         }
         r.cpu_end = meter.sample();
+        if (probe) {
+            r.probe_end = {probe(), steady::now()};
+        }
     });
     on_workers(s, tls, s.concurrency, stop, [&](std::size_t t, api_client& client) {
         gateway_tally& g = tallies[t];
@@ -983,6 +1094,149 @@ private:
     raw_result* result_ = nullptr; // the run in progress
 };
 
+// --- the flood: another process hitting the same ssprd during a gateway round -----------------
+
+/// bench/front_bench.lua's last line, "front: requests=N duration_us=N rps=N … unexpected=N …",
+/// as key → value.
+using flood_summary = std::map<std::string, std::string, std::less<>>;
+
+double summary_number(const flood_summary& f, std::string_view key) {
+    const auto it = f.find(key);
+    if (it == f.end()) {
+        throw std::runtime_error("flood: no " + std::string(key) + "= in its summary");
+    }
+    return std::stod(it->second);
+}
+
+/// The flood program (--flood-exec, no arguments), its standard output and error in --flood-log.
+/// stop() sends SIGINT (wrk then ends its run and prints its summary, front_bench.lua's line
+/// included) and kills it should it not exit in time; the destructor kills it if it still runs.
+class flood_process {
+public:
+    flood_process(const std::string& exec, std::string log) : log_(std::move(log)) {
+        struct spawn_setup {
+            posix_spawn_file_actions_t actions{};
+            posix_spawnattr_t attributes{};
+            spawn_setup() {
+                ::posix_spawn_file_actions_init(&actions);
+                ::posix_spawnattr_init(&attributes);
+            }
+            ~spawn_setup() {
+                ::posix_spawnattr_destroy(&attributes);
+                ::posix_spawn_file_actions_destroy(&actions);
+            }
+            spawn_setup(const spawn_setup&) = delete;
+            spawn_setup& operator=(const spawn_setup&) = delete;
+            spawn_setup(spawn_setup&&) = delete;
+            spawn_setup& operator=(spawn_setup&&) = delete;
+        } setup;
+        ::posix_spawn_file_actions_addopen(&setup.actions, 0, "/dev/null", O_RDONLY, 0);
+        ::posix_spawn_file_actions_addopen(&setup.actions, 1, log_.c_str(),
+                                           O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        ::posix_spawn_file_actions_adddup2(&setup.actions, 1, 2);
+        // This process ignores SIGPIPE (ignore_sigpipe); the flood gets the defaults back.
+        sigset_t defaults;
+        sigemptyset(&defaults);
+        sigaddset(&defaults, SIGPIPE);
+        sigaddset(&defaults, SIGINT);
+        ::posix_spawnattr_setsigdefault(&setup.attributes, &defaults);
+        ::posix_spawnattr_setflags(&setup.attributes, POSIX_SPAWN_SETSIGDEF);
+        std::string path = exec;
+        char* argv[] = {path.data(), nullptr};
+        if (const int rc = ::posix_spawn(&pid_, path.c_str(), &setup.actions, &setup.attributes,
+                                         argv, environ);
+            rc != 0) {
+            throw std::runtime_error("flood: cannot start " + exec + ": " + std::strerror(rc));
+        }
+    }
+    ~flood_process() {
+        if (running()) {
+            ::kill(pid_, SIGKILL);
+            ::waitpid(pid_, nullptr, 0);
+        }
+    }
+    flood_process(const flood_process&) = delete;
+    flood_process& operator=(const flood_process&) = delete;
+    flood_process(flood_process&&) = delete;
+    flood_process& operator=(flood_process&&) = delete;
+
+    [[nodiscard]] pid_t pid() const { return pid_; }
+
+    /// False once it has exited (and been reaped).
+    bool running() {
+        if (exited_) {
+            return false;
+        }
+        int status = 0;
+        const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+        if (r == pid_ || r < 0) {
+            exited_ = true;
+            status_ = status;
+            return false;
+        }
+        return true;
+    }
+
+    /// SIGINT, up to `grace` for it to exit (SIGKILL after that), then its summary line.
+    flood_summary stop(steady::duration grace) {
+        if (running()) {
+            ::kill(pid_, SIGINT);
+        }
+        const auto deadline = steady::now() + grace;
+        while (running()) {
+            if (steady::now() >= deadline) {
+                ::kill(pid_, SIGKILL);
+                ::waitpid(pid_, nullptr, 0);
+                exited_ = true;
+                throw std::runtime_error("flood: still running " +
+                                         fixed(std::chrono::duration<double>(grace).count(), 0) +
+                                         " s after SIGINT; killed");
+            }
+            std::this_thread::sleep_for(20ms);
+        }
+        if (!WIFEXITED(status_) || WEXITSTATUS(status_) != 0) {
+            throw std::runtime_error("flood: exited with status " + std::to_string(status_) + ": " +
+                                     log_tail());
+        }
+        std::ifstream in(log_);
+        std::string line;
+        std::string last;
+        while (std::getline(in, line)) {
+            if (line.rfind("front: ", 0) == 0) {
+                last = line;
+            }
+        }
+        if (last.empty()) {
+            throw std::runtime_error("flood: no \"front:\" line in " + log_ + ": " + log_tail());
+        }
+        flood_summary f;
+        std::istringstream fields(last.substr(7));
+        std::string kv;
+        while (fields >> kv) {
+            if (const auto eq = kv.find('='); eq != std::string::npos) {
+                f[kv.substr(0, eq)] = kv.substr(eq + 1);
+            }
+        }
+        return f;
+    }
+
+    /// The end of its output, for error messages.
+    [[nodiscard]] std::string log_tail() const {
+        std::ifstream in(log_);
+        std::ostringstream out;
+        out << in.rdbuf();
+        std::string text = out.str();
+        constexpr std::size_t keep = 600;
+        return text.size() > keep ? "..." + text.substr(text.size() - keep) : text;
+    }
+
+private:
+    std::string log_;
+    pid_t pid_ = 0;
+    bool exited_ = false;
+    int status_ = 0;
+};
+
 // --- set-up and report
 // ----------------------------------------------------------------------------
 
@@ -1079,6 +1333,8 @@ std::optional<settings> parse_args(int argc, char** argv, int& exit_code) {
     double raw_duration_s = 5.0;
     double raw_warmup_s = 1.0;
     double idle_s = 2.0;
+    double flood_warmup_s = 1.0;
+    std::string metrics;
     // One option per line reads better than the formatter's packing.
     // clang-format off
     po::options_description options(
@@ -1090,6 +1346,12 @@ std::optional<settings> parse_args(int argc, char** argv, int& exit_code) {
         ("help,h", "show this help and exit")
         ("gateway", po::value(&gateway), "HOST:PORT of ssprd serve")
         ("gateway-ca", po::value(&s.gateway_ca), "CA file the gateway's certificate verifies against")
+        ("source", po::value(&s.source), "local address every gateway connection is bound to (the client address ssprd sees), e.g. 127.0.1.1")
+        ("flood-exec", po::value(&s.flood_exec), "run the gateway round (no floor) a second time, on the other half of its users, while this program runs (no arguments; started before the round, SIGINT after it; its last \"front: \" line as bench/front_bench.lua prints it is read)")
+        ("flood-log", po::value(&s.flood_log), "with --flood-exec: the file its output goes to")
+        ("flood-warmup", po::value(&flood_warmup_s)->default_value(flood_warmup_s), "with --flood-exec: seconds it runs before the round begins")
+        ("flood-refused-early", po::bool_switch(&s.flood_refused_early), "with --flood-exec and --metrics: every flood answer must be an early refusal (a blocked address's start); their growth in the window is the flood's rate")
+        ("metrics", po::value(&metrics), "HOST:PORT of ssprd's /metrics (plain HTTP): the flood's early refusals per second in the window")
         ("raw-only", po::bool_switch(&s.raw_only), "run the raw rounds alone (no gateway; the users exist already); no ratio")
         ("raw-rate", po::value(&s.raw_rate), "with --raw-only: begin this many flows per second instead of a closed loop")
         ("ssprd-pid", po::value(&s.ssprd_pid), "ssprd's PID (CPU time, idle RSS)")
@@ -1157,6 +1419,26 @@ std::optional<settings> parse_args(int argc, char** argv, int& exit_code) {
               "warm-ups in [0, 60], --idle in [0, 300]";
     } else if (s.raw_rounds > 10) {
         bad = "--raw-rounds must be 0..10";
+    } else if (!s.flood_exec.empty() &&
+               (s.raw_only || s.flood_log.empty() ||
+                (s.users - (s.floored_config.empty() ? 0 : s.floored_users)) / 2 < s.concurrency)) {
+        bad = "--flood-exec needs --flood-log, no --raw-only, and at least 2 x --concurrency users "
+              "for the rounds without the floor";
+    } else if (s.flood_refused_early && (s.flood_exec.empty() || metrics.empty())) {
+        bad = "--flood-refused-early needs --flood-exec and --metrics";
+    } else if (!(flood_warmup_s >= 0.0 && flood_warmup_s <= 60.0)) {
+        bad = "--flood-warmup must be in [0, 60]";
+    } else if (!metrics.empty() &&
+               (metrics.rfind(':') == std::string::npos || metrics.rfind(':') == 0 ||
+                metrics.rfind(':') + 1 == metrics.size())) {
+        bad = "--metrics must be HOST:PORT";
+    }
+    if (bad == nullptr && !s.source.empty()) {
+        boost::system::error_code ec;
+        (void)net::ip::make_address(s.source, ec);
+        if (ec) {
+            bad = "--source must be an IP address";
+        }
     }
     if (bad != nullptr) {
         std::cerr << "sspr_flow_bench: " << bad << "\n";
@@ -1184,6 +1466,11 @@ std::optional<settings> parse_args(int argc, char** argv, int& exit_code) {
     s.raw_duration = to_ms(raw_duration_s);
     s.raw_warmup = to_ms(raw_warmup_s);
     s.idle = to_ms(idle_s);
+    s.flood_warmup = to_ms(flood_warmup_s);
+    if (!metrics.empty()) {
+        s.metrics_host = metrics.substr(0, metrics.rfind(':'));
+        s.metrics_port = metrics.substr(metrics.rfind(':') + 1);
+    }
     return s;
 }
 
@@ -1273,37 +1560,113 @@ int main(int argc, char** argv) {
             return r;
         };
         auto gateway_run = [&](const char* name, std::size_t first, std::size_t last,
-                               std::chrono::milliseconds warmup,
-                               std::chrono::milliseconds duration) {
-            gateway_result g =
-                run_gateway(s, tls, users, first, last, warmup, duration, params, passwords, meter);
+                               std::chrono::milliseconds warmup, std::chrono::milliseconds duration,
+                               const cpu_meter* other_meter = nullptr,
+                               const std::function<std::optional<double>()>& probe = {}) {
+            const cpu_meter& m = other_meter != nullptr ? *other_meter : meter;
+            gateway_result g = run_gateway(s, tls, users, first, last, warmup, duration, params,
+                                           passwords, m, probe);
             std::cout << "gateway " << name << ": flows/s=" << fixed(g.rate(), 1) << " ("
                       << g.tally.flows << " flows in " << fixed(g.window.seconds(), 1) << " s"
                       << (g.ran_out ? ", window closed when its users ran out" : "") << "; "
-                      << sspr::bench::cpu_report(meter, g.cpu_start, g.cpu_end, g.tally.flows,
-                                                 "flow", g.window.seconds())
+                      << sspr::bench::cpu_report(m, g.cpu_start, g.cpu_end, g.tally.flows, "flow",
+                                                 g.window.seconds())
                       << ")\n  start " << g.tally.start.summary() << "; verify "
                       << g.tally.verify.summary() << "; complete " << g.tally.complete.summary()
                       << "; flow " << g.tally.flow.summary()
                       << "\n  slapd ops/flow: " << g.ops.per(g.tally.all_flows) << "\n"
                       << std::flush;
             note_noise(g.cpu_start, g.cpu_end, g.window.seconds());
+            if (g.ran_out && g.window.seconds() < 1.0) {
+                std::cout << "warning: its users ran out after " << fixed(g.window.seconds(), 2)
+                          << " s of measuring; give more --users for a figure that means much\n";
+            }
             return g;
         };
 
+        // The same round again with the other half of its users, while the flood runs: started
+        // flood_warmup before the round (its connections open and its rate settles), stopped
+        // after it. Its CPU is metered as a server's, so other_cores still means the neighbours.
+        auto flood_round = [&](std::size_t first, std::size_t last) {
+            std::function<std::optional<double>()> early;
+            if (s.flood_refused_early) {
+                early = [&] { return read_metric(s, "ssprd_early_refusals_total"); };
+            }
+            const auto early_before = early ? early() : std::nullopt;
+            std::optional<flood_process> flood(std::in_place, s.flood_exec, s.flood_log);
+            std::this_thread::sleep_for(s.flood_warmup);
+            if (!flood->running()) {
+                throw std::runtime_error("flood: exited before the round: " + flood->log_tail());
+            }
+            const cpu_meter flood_meter(
+                {{"slapd", s.slapd_pid}, {"ssprd", s.ssprd_pid}, {"flood", flood->pid()}});
+            gateway_result gu =
+                gateway_run("(response_floor 0ms, under flood)", first, last, s.gateway_warmup,
+                            s.gateway_duration, &flood_meter, early);
+            const bool outlasted = flood->running();
+            flood_summary f = flood->stop(15s);
+            flood.reset();
+            const auto early_after = early ? early() : std::nullopt;
+            if (!outlasted) {
+                throw std::runtime_error("flood: ended before the round did (its duration is too "
+                                         "short)");
+            }
+            const double checked = summary_number(f, "checked");
+            if (checked <= 0 || summary_number(f, "unexpected") != 0 ||
+                summary_number(f, "errors_connect") != 0) {
+                throw std::runtime_error(
+                    "flood: " + f["unexpected"] + " of " + f["checked"] +
+                    " answers were not the expected status (first: " + f["first_unexpected"] +
+                    "), " + f["errors_connect"] + " connect errors");
+            }
+            std::cout << "flood: " << f["requests"] << " requests in "
+                      << fixed(summary_number(f, "duration_us") / 1e6, 1)
+                      << " s, all the expected status; " << fixed(summary_number(f, "rps"), 0)
+                      << " req/s over its run, p50=" << fixed(summary_number(f, "p50_us") / 1e3, 2)
+                      << " p99=" << fixed(summary_number(f, "p99_us") / 1e3, 2)
+                      << " ms; read/write/timeout errors " << f["errors_read"] << "/"
+                      << f["errors_write"] << "/" << f["errors_timeout"] << "\n";
+            if (early && (!early_before || !early_after)) {
+                throw std::runtime_error("flood: cannot read ssprd_early_refusals_total from "
+                                         "--metrics");
+            }
+            if (early_before && early_after) {
+                const double refused = *early_after - *early_before;
+                std::cout << "  ssprd early refusals meanwhile: " << fixed(refused, 0) << " ("
+                          << f["checked"] << " flood answers)";
+                if (const auto rate = gu.probe_rate()) {
+                    std::cout << "; in the round's window " << fixed(*rate, 0) << "/s";
+                }
+                std::cout << "\n";
+                if (refused < checked) {
+                    throw std::runtime_error("flood: fewer early refusals than flood answers: some "
+                                             "reached the worker pool");
+                }
+            }
+            std::cout << std::flush;
+            return std::make_pair(std::move(gu), std::move(f));
+        };
+
         const bool floored_run = !s.floored_config.empty();
+        const bool flood_run = !s.flood_exec.empty();
         const std::size_t floorless_last = floored_run ? s.users - s.floored_users : s.users;
+        // Under a flood, the round without the floor runs twice, each time on half of its users.
+        const std::size_t plain_last = flood_run ? floorless_last / 2 : floorless_last;
         std::size_t round = 1;
         for (; round <= (s.raw_rounds + 1) / 2; ++round) {
             raw_round(round);
         }
         expect_floor(s, tls, false);
-        gateway_result g = gateway_run("(response_floor 0ms)", 0, floorless_last, s.gateway_warmup,
+        gateway_result g = gateway_run("(response_floor 0ms)", 0, plain_last, s.gateway_warmup,
                                        s.gateway_duration);
         for (; round <= s.raw_rounds; ++round) {
             raw_round(round);
         }
         auto paced = paced_round(g);
+        std::optional<std::pair<gateway_result, flood_summary>> flooded;
+        if (flood_run) {
+            flooded = flood_round(plain_last, floorless_last);
+        }
         std::optional<gateway_result> gf;
         std::optional<raw_result> paced_floored;
         if (floored_run) {
@@ -1330,6 +1693,10 @@ int main(int argc, char** argv) {
             std::cout << "\n";
         };
         compare_complete("(no floor)", g, paced);
+        if (flooded) {
+            std::optional<raw_result> none;
+            compare_complete("(no floor, under flood)", flooded->first, none);
+        }
         if (gf) {
             compare_complete("(floor)", *gf, paced_floored);
         }
@@ -1345,6 +1712,19 @@ int main(int argc, char** argv) {
                       << fixed(static_cast<double>(s.concurrency) / (flow_ms / 1000.0), 1) << ")\n";
         }
         std::cout << "gateway flows/s=" << fixed(g.rate(), 1) << " (response_floor 0ms)\n";
+        if (flooded) {
+            auto& [gu, f] = *flooded;
+            std::cout << "gateway flows/s under flood=" << fixed(gu.rate(), 1) << " ("
+                      << fixed(gu.rate() / g.rate(), 2) << " of the rate without)\n"
+                      << "complete_p99_under_flood_ms="
+                      << fixed(gu.tally.complete.percentile(99), 2)
+                      << " (without: " << fixed(g.tally.complete.percentile(99), 2) << ")\n"
+                      << "flood_rps="
+                      << fixed(gu.probe_rate().value_or(summary_number(f, "rps")), 0)
+                      << (gu.probe_rate() ? " (early refusals in the round's window)"
+                                          : " (wrk, over its run)")
+                      << "\n";
+        }
         if (!best_raw) {
             std::cout << "no raw round: no ratio\n";
             return EXIT_SUCCESS;
@@ -1370,6 +1750,11 @@ int main(int argc, char** argv) {
             std::cout << "flow_ratio_with_floor=" << fixed(gf->rate() / raw_rate, 3) << "\n";
         }
         std::cout << "flow_ratio=" << fixed(g.rate() / raw_rate, 2) << "\n";
+        if (flooded) {
+            // The definition: against the raw directory ceiling, as flow_ratio.
+            std::cout << "flow_ratio_under_flood=" << fixed(flooded->first.rate() / raw_rate, 2)
+                      << "\n";
+        }
     } catch (const std::exception& e) {
         std::cerr << "sspr_flow_bench: " << e.what() << "\n";
         return EXIT_FAILURE;
