@@ -320,6 +320,7 @@ public:
             throw startup_error("store: " + store.error().message());
         }
         deps.store = std::move(*store);
+        store_ = deps.store;
 
         deps.sender = delivery::make_sender(cfg->delivery, delivery::options_from(cfg->delivery),
                                             clock_, random_);
@@ -433,9 +434,10 @@ public:
         };
         schedule_purge();
 
-        // After a burst, once a whole tick passed without a request, the allocator hands its free
-        // pages back (glibc keeps them in every thread's arena otherwise): an idle daemon's RSS
-        // is its live data, not its busiest minute.
+        // After a burst, once a whole tick passed without a request, the store empties the page
+        // caches of its idle connections and the allocator hands its free pages back (glibc
+        // keeps them in every thread's arena otherwise): an idle daemon's RSS is its live data,
+        // not its busiest minute.
         std::uint64_t trimmed_at = 0;
         std::uint64_t last_seen = 0;
         std::function<void()> schedule_trim = [&] {
@@ -446,6 +448,7 @@ public:
                 }
                 const auto now_seen = seen->load(std::memory_order_relaxed);
                 if (now_seen == last_seen && now_seen != trimmed_at) {
+                    store_->release_memory();
                     ::malloc_trim(0);
                     trimmed_at = now_seen;
                 }
@@ -507,6 +510,7 @@ private:
     std::shared_ptr<const common::clock> clock_;
     std::shared_ptr<common::random> random_;
     std::shared_ptr<audit::trail> audit_;
+    std::shared_ptr<store::state_store> store_; // the engine's; for the idle trim
     std::unique_ptr<flows::engine> engine_;
     std::unique_ptr<server> server_;
     std::unique_ptr<common::blocking_pool> pool_;

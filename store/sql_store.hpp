@@ -611,6 +611,12 @@ private:
         [[nodiscard]] std::string_view mac() const { return cells[8].s; }
     };
 
+    void release_memory() noexcept override {
+        if constexpr (requires(Driver & d) { d.release_memory(); }) {
+            driver_->release_memory();
+        }
+    }
+
     result<sql_result> run(bool write, stmt s, std::span<const sql_param> params) {
         auto lease = driver_->acquire(write);
         if (!lease) {

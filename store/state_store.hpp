@@ -262,6 +262,11 @@ public:
     /// is more to do. Batches keep each write transaction (and the SQLite write lock) short.
     [[nodiscard]] virtual result<std::size_t> purge_expired(timestamp now,
                                                             std::size_t max_rows) = 0;
+
+    /// Hands back memory the store only keeps to be faster (SQLite: the page caches of the
+    /// connections not in use). The gateway calls it once a quiet spell begins, before it trims
+    /// the allocator; the next reads fetch their pages again. Never blocks on a request.
+    virtual void release_memory() noexcept {}
 };
 
 /// The store the configuration names (SQLite or PostgreSQL), opened and migrated to the current
