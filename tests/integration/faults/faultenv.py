@@ -68,6 +68,20 @@ def alive(pid, start):
     return proc_starttime(pid) == start
 
 
+def threads_stopped(pid):
+    """Whether every thread of `pid` is stopped ('T' in /proc/PID/task/TID/stat)."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+        for tid in tasks:
+            with open(f"/proc/{pid}/task/{tid}/stat", encoding="ascii", errors="replace") as f:
+                stat = f.read()
+            if stat[stat.rindex(")") + 2:][:1] != "T":
+                return False
+    except (OSError, ValueError):
+        return False
+    return bool(tasks)
+
+
 def audit_events(path):
     """The audit file's events (one JSON object a line); a torn last line is skipped."""
     events = []
@@ -232,8 +246,17 @@ class PrivateEnv:
         return rec
 
     def signal_server(self, name, sig):
+        """Sends `sig`; for SIGSTOP, returns once every thread of the server is stopped (kill()
+        returns before the stop takes effect, and a thread still running could answer)."""
         pid, start = self.server_pid(name)
         os.kill(pid, sig)
+        if sig == signal.SIGSTOP:
+            deadline = time.monotonic() + 5
+            while not threads_stopped(pid):
+                if time.monotonic() > deadline:
+                    os.kill(pid, signal.SIGCONT)
+                    raise AssertionError(f"{name} did not stop within 5 s of SIGSTOP")
+                time.sleep(0.001)
 
     def stop_server(self, name):
         script = {"openldap": "slapd.sh", "smtp": "smtp.sh", "webhook": "webhook.sh",

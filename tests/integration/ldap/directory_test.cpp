@@ -16,11 +16,14 @@
 #include <condition_variable>
 #include <csignal>
 #include <deque>
+#include <filesystem>
 #include <fstream>
 #include <future>
+#include <latch>
 #include <mutex>
 #include <random>
 #include <stdexcept>
+#include <string>
 #include <thread>
 
 using namespace sspr;
@@ -704,38 +707,6 @@ TEST_CASE("directory: server stopped mid-run gives a typed error and recovers",
     CHECK(f.dir->verify_password(alice.dn, start_password()).has_value());
 }
 
-TEST_CASE("directory: a hung server times out and extra callers are refused at once",
-          "[ldap][integration]") {
-    // slapd stopped with SIGSTOP keeps its sockets open but never answers.
-    const auto s = testing::servers().at(0);
-    auto cfg = testing::config_for(s);
-    cfg.pool_size = 1;
-    cfg.pipeline_window = 1; // one operation on the connection: the second caller must wait
-    cfg.max_waiting = 1;
-    cfg.operation_timeout = std::chrono::milliseconds(1500);
-    cfg.acquire_timeout = std::chrono::milliseconds(5000);
-    fixture f(s, cfg);
-    REQUIRE(f.user("alice").login == "alice"); // pool warmed
-    std::ifstream pid_file(testenv("SSPR_OL_DIR") + "/slapd.pid");
-    pid_t pid = 0;
-    REQUIRE(pid_file >> pid);
-    REQUIRE(::kill(pid, SIGSTOP) == 0);
-    auto first = std::async(std::launch::async, [&] { return f.dir->find_user("alice"); });
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    auto second = std::async(std::launch::async, [&] { return f.dir->find_user("bob"); });
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    auto third = f.dir->find_user("carol"); // one running, one waiting: no room
-    const auto first_result = first.get();
-    ::kill(pid, SIGCONT);
-    const auto second_result = second.get();
-    REQUIRE_FALSE(third.has_value());
-    CHECK(third.error().is(ldap::error::overloaded));
-    REQUIRE_FALSE(first_result.has_value());
-    CHECK(first_result.error().is(ldap::error::timeout));
-    // The waiter got the connection after the timeout dropped the hung one, and a fresh one works.
-    CHECK(second_result.has_value());
-}
-
 namespace {
 
 pid_t slapd_pid() {
@@ -743,6 +714,67 @@ pid_t slapd_pid() {
     pid_t pid = 0;
     REQUIRE(pid_file >> pid);
     return pid;
+}
+
+// Whether every thread of the process is stopped ('T' in /proc/PID/task/TID/stat).
+bool all_threads_stopped(pid_t pid) {
+    std::size_t threads = 0;
+    for (const auto& task :
+         std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+        std::ifstream stat(task.path() / "stat");
+        std::string line;
+        std::getline(stat, line);
+        const auto after_name = line.rfind(") ");
+        if (after_name == std::string::npos || after_name + 2 >= line.size() ||
+            line[after_name + 2] != 'T') {
+            return false;
+        }
+        ++threads;
+    }
+    return threads > 0;
+}
+
+// slapd stopped with SIGSTOP (its sockets stay open, nothing is answered) until resume() or the
+// end of the scope, so that a failed check never leaves it stopped for the tests after it. kill()
+// returns before the stop takes effect, and a slapd thread that still runs could answer a request
+// sent meanwhile: the constructor waits until every thread is stopped.
+class slapd_stopped {
+public:
+    slapd_stopped() : pid_(slapd_pid()) {
+        REQUIRE(::kill(pid_, SIGSTOP) == 0);
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        while (!all_threads_stopped(pid_) && std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+        if (!all_threads_stopped(pid_)) {
+            ::kill(pid_, SIGCONT); // the destructor does not run for a constructor that throws
+            FAIL("slapd did not stop within 5 s of SIGSTOP");
+        }
+    }
+    slapd_stopped(const slapd_stopped&) = delete;
+    slapd_stopped& operator=(const slapd_stopped&) = delete;
+    ~slapd_stopped() { resume(); }
+    void resume() {
+        if (pid_ != 0) {
+            ::kill(pid_, SIGCONT);
+            pid_ = 0;
+        }
+    }
+
+private:
+    pid_t pid_;
+};
+
+// std::async on a new thread that returns only once that thread runs: on a loaded machine a new
+// thread can wait for a core for longer than a test's pause.
+template <typename Fn> auto started_async(Fn fn) {
+    auto running = std::make_shared<std::latch>(1);
+    auto future = std::async(std::launch::async, [running, fn = std::move(fn)]() mutable {
+        running->count_down();
+        return fn();
+    });
+    running->wait();
+    return future;
 }
 
 // Counts the connections the directory opens (service and bind connections alike).
@@ -758,6 +790,35 @@ struct connect_counter {
 };
 
 } // namespace
+
+TEST_CASE("directory: a hung server times out and extra callers are refused at once",
+          "[ldap][integration]") {
+    // slapd stopped with SIGSTOP keeps its sockets open but never answers.
+    const auto s = testing::servers().at(0);
+    auto cfg = testing::config_for(s);
+    cfg.pool_size = 1;
+    cfg.pipeline_window = 1; // one operation on the connection: the second caller must wait
+    cfg.max_waiting = 1;
+    cfg.operation_timeout = std::chrono::milliseconds(1500);
+    cfg.acquire_timeout = std::chrono::milliseconds(5000);
+    fixture f(s, cfg);
+    REQUIRE(f.user("alice").login == "alice"); // pool warmed
+    slapd_stopped stopped;
+    auto first = started_async([&] { return f.dir->find_user("alice"); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    auto second = started_async([&] { return f.dir->find_user("bob"); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    auto third = f.dir->find_user("carol"); // one running, one waiting: no room
+    const auto first_result = first.get();
+    stopped.resume();
+    const auto second_result = second.get();
+    REQUIRE_FALSE(third.has_value());
+    CHECK(third.error().is(ldap::error::overloaded));
+    REQUIRE_FALSE(first_result.has_value());
+    CHECK(first_result.error().is(ldap::error::timeout));
+    // The waiter got the connection after the timeout dropped the hung one, and a fresh one works.
+    CHECK(second_result.has_value());
+}
 
 TEST_CASE("directory: searches of several callers pipeline on one service connection",
           "[ldap][integration]") {
@@ -775,25 +836,27 @@ TEST_CASE("directory: searches of several callers pipeline on one service connec
     fixture f(s, cfg);
     REQUIRE(f.user("alice").login == "alice"); // the service connection is open
     REQUIRE(connects.count->load() == 1);
-    const pid_t pid = slapd_pid();
-    REQUIRE(::kill(pid, SIGSTOP) == 0);
+    slapd_stopped stopped;
     const std::array<std::string, 4> logins{"alice", "bob", "carol", "t01"};
     std::vector<std::future<ldap::result<std::optional<ldap::user_entry>>>> pending;
+    pending.reserve(logins.size());
     for (const auto& login : logins) {
-        pending.push_back(
-            std::async(std::launch::async, [&f, &login] { return f.dir->find_user(login); }));
+        pending.push_back(started_async([&f, &login] { return f.dir->find_user(login); }));
     }
+    // Each caller's thread runs; what is left before its search is sent is microseconds of work.
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    const auto asked = std::chrono::steady_clock::now();
     auto fifth = f.dir->find_user("dave");
-    ::kill(pid, SIGCONT);
+    const auto fifth_took = std::chrono::steady_clock::now() - asked;
+    stopped.resume();
+    INFO("fifth took " << std::chrono::duration_cast<std::chrono::milliseconds>(fifth_took).count()
+                       << " ms: " << (fifth ? "found" : fifth.error().diagnostic));
     REQUIRE_FALSE(fifth.has_value());
     CHECK(fifth.error().is(ldap::error::overloaded));
     for (std::size_t i = 0; i < logins.size(); ++i) {
         auto found = pending[i].get();
         INFO(logins[i] << ": " << (found ? "" : found.error().diagnostic));
-        REQUIRE(found.has_value());
-        REQUIRE(found->has_value());
-        CHECK((*found)->login == logins[i]);
+        CHECK((found.has_value() && found->has_value() && (*found)->login == logins[i]));
     }
     CHECK(connects.count->load() == 1);
 }
@@ -814,15 +877,14 @@ TEST_CASE("directory: a timed-out operation gives up alone, and a silent connect
     fixture f(s, cfg);
     REQUIRE(f.user("alice").login == "alice");
     REQUIRE(connects.count->load() == 1);
-    const pid_t pid = slapd_pid();
-    REQUIRE(::kill(pid, SIGSTOP) == 0);
+    slapd_stopped stopped;
     const auto began = std::chrono::steady_clock::now();
-    auto first = std::async(std::launch::async, [&] { return f.dir->find_user("alice"); });
+    auto first = started_async([&] { return f.dir->find_user("alice"); });
     std::this_thread::sleep_for(std::chrono::milliseconds(700));
-    auto second = std::async(std::launch::async, [&] { return f.dir->find_user("bob"); });
+    auto second = started_async([&] { return f.dir->find_user("bob"); });
     const auto first_result = first.get();
     const auto first_took = std::chrono::steady_clock::now() - began;
-    ::kill(pid, SIGCONT);
+    stopped.resume();
     const auto second_result = second.get();
     REQUIRE_FALSE(first_result.has_value());
     CHECK(first_result.error().is(ldap::error::timeout));

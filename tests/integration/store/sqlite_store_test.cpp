@@ -142,7 +142,7 @@ TEST_CASE("sqlite store: release_memory empties the idle connections' page cache
     const sqlite3_int64 released = cached - sqlite3_memory_used();
     // Most of what the rows added is handed back (the rest: statements, schema, the connection
     // a background checkpoint may hold).
-    REQUIRE(cached - opened > 256 * 1024);
+    REQUIRE(cached - opened > sqlite3_int64{256} * 1024);
     CHECK(released > (cached - opened) / 2);
     CHECK(ok(store->list_enrollments("", 2000)).size() == rows);
 }
