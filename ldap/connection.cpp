@@ -175,8 +175,10 @@ struct connection::shared_state {
     std::unordered_map<int, std::condition_variable*> waiting;
     /// Answers read by the reader and not yet taken by their waiter, by message id.
     std::unordered_map<int, message_ptr> ready;
-    /// Message ids whose waiter gave up; an answer that still comes is dropped.
-    std::unordered_set<int> abandoned;
+    /// Message ids sent and still awaited (registered while the request is sent, under
+    /// ld_mutex, so before any reader can see the answer); an answer for any other id (its waiter
+    /// timed out and abandoned it) is dropped. At most the connection's window of them.
+    std::unordered_set<int> expected;
     /// A thread is reading the socket for everyone.
     bool reading = false;
     /// Answers read since the connection opened (to tell a silent server from a slow answer).
@@ -187,9 +189,6 @@ struct connection::shared_state {
     /// fatal is set, or the connection went silent: lend it to nobody again.
     std::atomic<bool> unusable{false};
 };
-
-// A connection never waits on this many abandoned answers: past it the server is not answering.
-constexpr std::size_t max_abandoned = 64;
 
 connection::connection(ldap_ptr ld, std::size_t uri_index, std::chrono::milliseconds timeout)
     : io_(std::make_unique<shared_state>()), ld_(std::move(ld)), uri_index_(uri_index),
@@ -317,6 +316,13 @@ failure connection::fail(operation_kind op, int rc, std::string_view what) {
     return out;
 }
 
+void connection::expect(int rc, int msgid) {
+    if (rc == LDAP_SUCCESS) {
+        const std::lock_guard lock(io_->mutex);
+        io_->expected.insert(msgid);
+    }
+}
+
 failure connection::refused(operation_kind op, const reply& r) {
     std::string detail = describe(r.rc, r.diagnostic);
     if (r.ppolicy_error) {
@@ -325,8 +331,12 @@ failure connection::refused(operation_kind op, const reply& r) {
             ldap_passwordpolicy_err2txt(static_cast<LDAPPasswordPolicyError>(*r.ppolicy_error));
     }
     failure out(classify(op, r.rc, r.diagnostic, r.ppolicy_error), std::move(detail), r.rc);
-    if (is_transport_error(r.rc)) {
+    if (r.rc < 0) {
         mark_broken(out);
+    } else if (is_transport_error(r.rc)) {
+        // The server answered busy or unavailable to this operation: lend the connection to
+        // nobody new, but the other operations pipelined on it still get their own answers.
+        io_->unusable.store(true, std::memory_order_release);
     }
     return out;
 }
@@ -355,6 +365,7 @@ result<message_ptr> connection::wait(int msgid) {
             return msg;
         }
         if (io.fatal) {
+            io.expected.erase(msgid);
             leave();
             return *io.fatal;
         }
@@ -363,15 +374,14 @@ result<message_ptr> connection::wait(int msgid) {
             // connection that said nothing at all meanwhile is retired: the server or the path is
             // silent, and a new connection (perhaps to the next server) is the better bet.
             const bool silent = io.received == received_before;
-            io.abandoned.insert(msgid);
-            const bool too_many = io.abandoned.size() > max_abandoned;
+            io.expected.erase(msgid);
             leave();
             lock.unlock();
             {
                 const std::lock_guard ld_lock(io.ld_mutex);
                 ldap_abandon_ext(ld_.get(), msgid, nullptr, nullptr);
             }
-            if (silent || too_many) {
+            if (silent) {
                 io.unusable.store(true, std::memory_order_release);
             }
             return failure(error::timeout,
@@ -462,7 +472,7 @@ void connection::read_answers(std::chrono::steady_clock::time_point deadline) {
             if (id == 0) {
                 // An unsolicited notification (RFC 4511 4.4.1: the server is closing).
                 unsolicited = true;
-            } else if (io.abandoned.erase(id) == 0) {
+            } else if (io.expected.erase(id) != 0) {
                 io.ready.insert_or_assign(id, std::move(msg));
                 if (const auto w = io.waiting.find(id); w != io.waiting.end()) {
                     w->second->notify_one();
@@ -537,6 +547,7 @@ result<void> connection::bind_unobserved(operation_kind op, std::string_view dn,
         }
         rc = ldap_sasl_bind(ld_.get(), dn_z.c_str(), LDAP_SASL_SIMPLE, &cred, ctrls, nullptr,
                             &msgid);
+        expect(rc, msgid);
     }
     if (rc != LDAP_SUCCESS) {
         return fail(op, rc, "bind");
@@ -592,6 +603,7 @@ result<std::vector<entry>> connection::search_unobserved(operation_kind op, cons
         const std::lock_guard ld_lock(io_->ld_mutex);
         rc = ldap_search_ext(ld_.get(), base.c_str(), scope, filter.c_str(), attrs.data(), 0,
                              nullptr, nullptr, &tv, size_limit, &msgid);
+        expect(rc, msgid);
     }
     if (rc != LDAP_SUCCESS) {
         return fail(op, rc, "search");
@@ -672,6 +684,7 @@ result<void> connection::modify_unobserved(operation_kind op, const std::string&
         const std::lock_guard ld_lock(io_->ld_mutex);
         rc = ldap_modify_ext(ld_.get(), dn.c_str(), mod_ptrs.data(), ctrl_ptrs.data(), nullptr,
                              &msgid);
+        expect(rc, msgid);
     }
     if (rc != LDAP_SUCCESS) {
         return fail(op, rc, "modify");
@@ -706,6 +719,7 @@ result<void> connection::password_modify_unobserved(operation_kind op, std::stri
         }
         rc = ldap_passwd(ld_.get(), user_dn.empty() ? nullptr : &user,
                          old_password.empty() ? nullptr : &old_pw, &new_pw, ctrls, nullptr, &msgid);
+        expect(rc, msgid);
     }
     if (rc != LDAP_SUCCESS) {
         return fail(op, rc, "password modify");

@@ -137,6 +137,9 @@ private:
 
     /// Waits for the answer to `msgid` (all of it, for a search) for at most the operation
     /// timeout, reading answers for the connection's other waiters meanwhile.
+    /// After a request was sent (rc from the ldap_*_ext call), under the libldap lock: its answer
+    /// is awaited, so the reader files it for wait(msgid).
+    void expect(int rc, int msgid);
     result<message_ptr> wait(int msgid);
     /// One turn as the reader: waits for the socket until `deadline`, then takes every complete
     /// answer libldap can parse from what arrived and hands them to their waiters.

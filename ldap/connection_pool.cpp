@@ -15,6 +15,17 @@ connection_pool::connection_pool(const config& cfg, std::size_t size, std::size_
     : cfg_(cfg), size_(size == 0 ? 1 : size), window_(window == 0 ? 1 : window),
       selector_(std::move(selector)), prepare_(std::move(prepare)) {}
 
+std::vector<connection_pool::slot>::iterator connection_pool::least_loaded_with_room() {
+    auto best = slots_.end();
+    for (auto it = slots_.begin(); it != slots_.end(); ++it) {
+        if (it->load < window_ && !it->conn->broken() &&
+            (best == slots_.end() || it->load < best->load)) {
+            best = it;
+        }
+    }
+    return best;
+}
+
 result<connection_pool::lease> connection_pool::acquire(want w) {
     const bool new_only = w == want::new_connection;
     const auto deadline = std::chrono::steady_clock::now() + cfg_.acquire_timeout;
@@ -24,13 +35,7 @@ result<connection_pool::lease> connection_pool::acquire(want w) {
         if (!new_only) {
             // The least loaded connection with room: an idle one if there is one.
             for (;;) {
-                auto best = slots_.end();
-                for (auto it = slots_.begin(); it != slots_.end(); ++it) {
-                    if (it->load < window_ && !it->conn->broken() &&
-                        (best == slots_.end() || it->load < best->load)) {
-                        best = it;
-                    }
-                }
+                const auto best = least_loaded_with_room();
                 if (best == slots_.end()) {
                     break;
                 }
@@ -64,12 +69,30 @@ result<connection_pool::lease> connection_pool::acquire(want w) {
             lock.lock();
             --opening_;
             if (!fresh) {
+                // A caller that chose to open rather than share still shares, if it may and a
+                // working connection has room: the open failing (or the servers backing off)
+                // is no reason to fail an operation that one can carry.
+                const auto shared = new_only ? slots_.end() : least_loaded_with_room();
+                if (shared != slots_.end()) {
+                    ++shared->load;
+                    std::shared_ptr<connection> conn = shared->conn;
+                    lock.unlock();
+                    available_.notify_all();
+                    return lease(this, std::move(conn));
+                }
                 lock.unlock();
                 available_.notify_all();
                 return fresh.error();
             }
             std::shared_ptr<connection> conn = std::move(*fresh);
             slots_.push_back(slot{conn, 1});
+            // The new connection has room for window - 1 more: waiters that queued while it was
+            // being opened are told (each release wakes only one).
+            const bool room_for_waiters = window_ > 1 && waiting_ > 0;
+            lock.unlock();
+            if (room_for_waiters) {
+                available_.notify_all();
+            }
             return lease(this, std::move(conn));
         }
         if (waited && std::chrono::steady_clock::now() >= deadline) {

@@ -64,6 +64,9 @@ private:
         std::size_t load = 0; // leases out on it
     };
 
+    /// The connection with the fewest leases among those with room that work (an idle one if
+    /// any); slots_.end() if none. Call with mutex_ held.
+    std::vector<slot>::iterator least_loaded_with_room();
     void release(std::shared_ptr<connection> conn);
     result<std::unique_ptr<connection>> open_new();
 

@@ -135,6 +135,9 @@ public:
     }
     [[nodiscard]] int accepted() const { return accepted_.load(); }
 
+    /// New connections are refused from now on; the relayed ones go on as before.
+    void refuse_new() { ::shutdown(listener_.get(), SHUT_RDWR); }
+
     /// The server is gone, but its connections do not know yet: the listener is shut down (new
     /// connections are refused) and each relayed connection is cut as soon as the client sends
     /// on it, as when a crashed server's FIN has not arrived before the client writes.
@@ -859,6 +862,76 @@ TEST_CASE("directory: searches of several callers pipeline on one service connec
         CHECK((found.has_value() && found->has_value() && (*found)->login == logins[i]));
     }
     CHECK(connects.count->load() == 1);
+}
+
+TEST_CASE("directory: callers who waited while the one connection was opened share it at once",
+          "[ldap][integration]") {
+    // Through a relay that holds each answer back 500 ms, opening the connection takes several
+    // of them; a second caller arrives meanwhile and waits for room. Once the connection is up it
+    // has room for both: the second's search goes out beside the first's and both answers come
+    // back together, not the second's a relay delay after the first's (as when it was let in
+    // only by the first one's release).
+    using namespace std::chrono_literals;
+    const auto s = testing::servers().at(0);
+    auto cfg = testing::config_for(s);
+    slow_relay relay(cfg.uris.at(0), 500ms);
+    cfg.uris = {relay.uri()};
+    cfg.pool_size = 1;
+    cfg.pipeline_window = 4;
+    cfg.max_waiting = 4;
+    cfg.connect_timeout = 8s;
+    cfg.operation_timeout = 8s;
+    cfg.acquire_timeout = 8s;
+    fixture f(s, cfg);
+    using clock = std::chrono::steady_clock;
+    auto timed = [&f](const char* login) {
+        auto found = f.dir->find_user(login);
+        return std::pair{clock::now(), std::move(found)};
+    };
+    auto first = started_async([&] { return timed("alice"); });
+    std::this_thread::sleep_for(100ms);
+    auto second = started_async([&] { return timed("bob"); });
+    auto [first_done, first_found] = first.get();
+    auto [second_done, second_found] = second.get();
+    INFO((first_found ? "" : first_found.error().diagnostic));
+    INFO((second_found ? "" : second_found.error().diagnostic));
+    REQUIRE(first_found.has_value());
+    REQUIRE(second_found.has_value());
+    CHECK((*second_found)->login == "bob");
+    CHECK(relay.accepted() == 1);
+    const auto apart = std::chrono::abs(second_done - first_done);
+    INFO("answers " << std::chrono::duration_cast<std::chrono::milliseconds>(apart).count()
+                    << " ms apart");
+    CHECK(apart < 250ms);
+}
+
+TEST_CASE("directory: a caller whose new connection cannot be opened shares a working one",
+          "[ldap][integration]") {
+    // Pool of two, one connection open and busy: a second caller would rather open another, but
+    // the server takes no new connections now. It shares the working one instead of failing.
+    using namespace std::chrono_literals;
+    const auto s = testing::servers().at(0);
+    auto cfg = testing::config_for(s);
+    slow_relay relay(cfg.uris.at(0), 400ms);
+    cfg.uris = {relay.uri()};
+    cfg.pool_size = 2;
+    cfg.pipeline_window = 4;
+    cfg.connect_timeout = 8s;
+    cfg.operation_timeout = 8s;
+    fixture f(s, cfg);
+    REQUIRE(f.user("alice").login == "alice");
+    REQUIRE(relay.accepted() == 1);
+    relay.refuse_new();
+    auto first = started_async([&] { return f.dir->find_user("alice"); });
+    std::this_thread::sleep_for(100ms); // the first's search is out: its connection is busy
+    auto second = f.dir->find_user("bob");
+    INFO((second ? "" : second.error().diagnostic));
+    REQUIRE(second.has_value());
+    REQUIRE(second->has_value());
+    CHECK((*second)->login == "bob");
+    const auto first_found = first.get();
+    REQUIRE(first_found.has_value());
+    CHECK(relay.accepted() == 1);
 }
 
 TEST_CASE("directory: a timed-out operation gives up alone, and a silent connection is replaced",
